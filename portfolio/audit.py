@@ -1,0 +1,96 @@
+"""The audit trail: the request or task id in effect, snapshots of objects and their diffs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import models
+
+from portfolio.models import AuditEvent, BusinessUnit
+from portfolio.observability import current_request_id
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return value.pk
+    return value
+
+
+def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """A JSON-ready dict of the named fields; many-to-many fields become sorted name lists."""
+    data: dict[str, Any] = {}
+    for name in fields:
+        field = instance._meta.get_field(name)
+        if field.many_to_many:
+            data[name] = (
+                sorted(str(obj) for obj in getattr(instance, name).all()) if instance.pk else []
+            )
+        elif field.is_relation:
+            data[name] = getattr(instance, field.attname)
+        else:
+            data[name] = _json_value(getattr(instance, name))
+    return data
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Fields whose value changed, as {field: {"before": old, "after": new}}."""
+    keys = list(dict.fromkeys([*before.keys(), *after.keys()]))
+    return {
+        key: {"before": before.get(key), "after": after.get(key)}
+        for key in keys
+        if before.get(key) != after.get(key)
+    }
+
+
+def actor_label(actor: AbstractBaseUser | AnonymousUser | None) -> str:
+    if actor is None or not actor.is_authenticated:
+        return "system"
+    return actor.get_username()
+
+
+def build_event(
+    *,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    action: str,
+    target: models.Model,
+    changes: Mapping[str, Any],
+    business_unit: BusinessUnit | int | None = None,
+    request_id: str | None = None,
+) -> AuditEvent:
+    """An unsaved AuditEvent (for bulk writers); `record` saves one."""
+    unit_id = business_unit.pk if isinstance(business_unit, BusinessUnit) else business_unit
+    return AuditEvent(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_label=actor_label(actor),
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        target_repr=str(target)[:500],
+        business_unit_id=unit_id,
+        changes=dict(changes),
+        request_id=request_id if request_id is not None else current_request_id(),
+    )
+
+
+def record(
+    *,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    action: str,
+    target: models.Model,
+    changes: Mapping[str, Any],
+    business_unit: BusinessUnit | int | None = None,
+) -> AuditEvent:
+    """Write one audit event; call it inside the service's transaction."""
+    event = build_event(
+        actor=actor, action=action, target=target, changes=changes, business_unit=business_unit
+    )
+    event.save()
+    return event

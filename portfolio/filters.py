@@ -1,0 +1,175 @@
+"""One FilterSet per model, shared by the HTML list and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from portfolio import roles
+from portfolio.models import AuditEvent, BusinessUnit, GoalAlignment, Project, Tool
+
+SEARCH_FIELDS = ("name", "external_ref", "problem", "benefits", "outputs", "data_description")
+
+
+def search_q(text: str) -> Q:
+    """Every word must appear in at least one of the searched text fields."""
+    condition = Q()
+    for word in text.split()[:10]:
+        any_field = Q()
+        for field in SEARCH_FIELDS:
+            any_field |= Q(**{f"{field}__icontains": word})
+        condition &= any_field
+    return condition
+
+
+def _ids_or_keys(value: str) -> tuple[list[int], list[str]]:
+    ids, keys = [], []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        if part.isdigit():
+            ids.append(int(part))
+        else:
+            keys.append(part)
+    return ids, keys
+
+
+class ProjectFilterSet(django_filters.FilterSet):
+    unit = django_filters.CharFilter(
+        method="filter_unit",
+        label="Business unit (id or code; includes its sub-units; comma-separated for several)",
+    )
+    stage = django_filters.MultipleChoiceFilter(choices=Project.Stage.choices)
+    tier = django_filters.MultipleChoiceFilter(
+        field_name="risk_tier",
+        choices=[("none", "Not assessed"), *Project.RiskTier.choices],
+        method="filter_tier",
+        label="Risk tier",
+    )
+    topic = django_filters.MultipleChoiceFilter(
+        field_name="topic_area", choices=Project.TopicArea.choices, label="Topic area"
+    )
+    technique = django_filters.ChoiceFilter(
+        choices=Project.Technique.choices, method="filter_technique"
+    )
+    tool = django_filters.CharFilter(method="filter_tool", label="Tool (id or name)")
+    capability = django_filters.CharFilter(
+        method="filter_capability", label="Capability (id or slug)"
+    )
+    goal = django_filters.NumberFilter(
+        method="filter_goal", label="Strategic goal id (confirmed or suggested alignment)"
+    )
+    review_status = django_filters.MultipleChoiceFilter(choices=Project.ReviewStatus.choices)
+    visibility = django_filters.ChoiceFilter(choices=Project.Visibility.choices)
+    source = django_filters.ChoiceFilter(choices=Project.Source.choices)
+    development_method = django_filters.ChoiceFilter(choices=Project.DevelopmentMethod.choices)
+    involves_pii = django_filters.BooleanFilter()
+    owner = django_filters.NumberFilter(field_name="owner_id")
+    q = django_filters.CharFilter(method="filter_q", label="Full-text search")
+
+    class Meta:
+        model = Project
+        fields: list[str] = []
+
+    def filter_unit(self, queryset: QuerySet[Project], name: str, value: str) -> QuerySet[Project]:
+        ids, codes = _ids_or_keys(value)
+        roots = set(ids)
+        if codes:
+            roots |= set(BusinessUnit.objects.filter(code__in=codes).values_list("id", flat=True))
+        return queryset.filter(business_unit_id__in=roles.descendant_ids(roots))
+
+    def filter_tier(
+        self, queryset: QuerySet[Project], name: str, value: list[str]
+    ) -> QuerySet[Project]:
+        if not value:
+            return queryset
+        condition = Q(risk_tier__in=[v for v in value if v != "none"])
+        if "none" in value:
+            condition |= Q(risk_tier="")
+        return queryset.filter(condition)
+
+    def filter_technique(
+        self, queryset: QuerySet[Project], name: str, value: str
+    ) -> QuerySet[Project]:
+        # Techniques are stored as a JSON list; the quoted code cannot match a longer one.
+        return queryset.filter(techniques__icontains=f'"{value}"')
+
+    def filter_tool(self, queryset: QuerySet[Project], name: str, value: str) -> QuerySet[Project]:
+        ids, names = _ids_or_keys(value)
+        condition = Q(id__in=ids)
+        for tool_name in names:
+            condition |= Q(name__iexact=tool_name)
+        tools = Tool.objects.filter(condition).values("pk")
+        return queryset.filter(
+            pk__in=Project.tools.through.objects.filter(tool_id__in=tools).values("project_id")
+        )
+
+    def filter_capability(
+        self, queryset: QuerySet[Project], name: str, value: str
+    ) -> QuerySet[Project]:
+        ids, slugs = _ids_or_keys(value)
+        through = Project.capabilities.through.objects.filter(
+            Q(capability_id__in=ids) | Q(capability__slug__in=slugs)
+        )
+        return queryset.filter(pk__in=through.values("project_id"))
+
+    def filter_goal(self, queryset: QuerySet[Project], name: str, value: Any) -> QuerySet[Project]:
+        alignments = GoalAlignment.objects.filter(goal_id=value).exclude(
+            status=GoalAlignment.Status.REJECTED
+        )
+        return queryset.filter(pk__in=alignments.values("project_id"))
+
+    def filter_q(self, queryset: QuerySet[Project], name: str, value: str) -> QuerySet[Project]:
+        return queryset.filter(search_q(value)) if value.strip() else queryset
+
+
+class AuditEventFilterSet(django_filters.FilterSet):
+    action = django_filters.CharFilter()
+    target_type = django_filters.CharFilter()
+    target_id = django_filters.CharFilter()
+    actor = django_filters.NumberFilter(field_name="actor_id")
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEvent
+        fields: list[str] = []
+
+
+class BusinessUnitFilterSet(django_filters.FilterSet):
+    parent = django_filters.NumberFilter(field_name="parent_id")
+    top_level = django_filters.BooleanFilter(field_name="parent", lookup_expr="isnull")
+    q = django_filters.CharFilter(method="filter_q")
+
+    class Meta:
+        model = BusinessUnit
+        fields: list[str] = []
+
+    def filter_q(
+        self, queryset: QuerySet[BusinessUnit], name: str, value: str
+    ) -> QuerySet[BusinessUnit]:
+        return queryset.filter(Q(name__icontains=value) | Q(code__icontains=value))
+
+
+class ToolFilterSet(django_filters.FilterSet):
+    sanction_status = django_filters.MultipleChoiceFilter(choices=Tool.SanctionStatus.choices)
+    q = django_filters.CharFilter(method="filter_q")
+
+    class Meta:
+        model = Tool
+        fields: list[str] = []
+
+    def filter_q(self, queryset: QuerySet[Tool], name: str, value: str) -> QuerySet[Tool]:
+        return queryset.filter(Q(name__icontains=value) | Q(vendor__icontains=value))
+
+
+class GoalAlignmentFilterSet(django_filters.FilterSet):
+    project = django_filters.NumberFilter(field_name="project_id")
+    goal = django_filters.NumberFilter(field_name="goal_id")
+    status = django_filters.MultipleChoiceFilter(choices=GoalAlignment.Status.choices)
+
+    class Meta:
+        model = GoalAlignment
+        fields: list[str] = []

@@ -1,0 +1,489 @@
+"""Every write to the registry. Each service runs in one transaction and writes one AuditEvent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+
+from portfolio import audit, roles
+from portfolio.models import (
+    BusinessUnit,
+    Capability,
+    GoalAlignment,
+    Membership,
+    Project,
+    StrategicGoal,
+    Tool,
+)
+
+Actor = AbstractBaseUser | AnonymousUser | None
+
+
+class VersionRequired(Exception):
+    """A project write did not say which version it read (HTTP 428)."""
+
+
+class StaleVersion(Exception):
+    """A project write was based on a version that is no longer current (HTTP 412)."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"The project was changed by someone else (now version {current}).")
+        self.current = current
+
+
+# Fields a person may set on a project. Tier and review status belong to governance services.
+PROJECT_FIELDS: tuple[str, ...] = (
+    "name",
+    "external_ref",
+    "business_unit",
+    "owner",
+    "executive_sponsor",
+    "contact_email",
+    "problem",
+    "benefits",
+    "outputs",
+    "stage",
+    "topic_area",
+    "techniques",
+    "development_method",
+    "involves_pii",
+    "data_description",
+    "demographic_features",
+    "omb_impact",
+    "annual_cost",
+    "expected_annual_benefit",
+    "people_affected",
+    "date_initiated",
+    "date_implemented",
+    "date_retired",
+    "distinct_justification",
+    "visibility",
+    "extra",
+)
+PROJECT_M2M_FIELDS: tuple[str, ...] = ("tools", "capabilities")
+PROJECT_AUDITED_FIELDS: tuple[str, ...] = (
+    *PROJECT_FIELDS,
+    *PROJECT_M2M_FIELDS,
+    "source",
+    "risk_tier",
+    "review_status",
+    "archived_at",
+)
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise PermissionDenied(message)
+
+
+def _clean_list(value: Iterable[str], choices: Iterable[str], field: str) -> list[str]:
+    allowed = set(choices)
+    items = list(dict.fromkeys(str(v) for v in value))
+    unknown = [v for v in items if v not in allowed]
+    if unknown:
+        raise ValidationError({field: f"Unknown value(s): {', '.join(unknown)}."})
+    return items
+
+
+def _apply_project_data(project: Project, data: Mapping[str, Any]) -> None:
+    unknown = set(data) - set(PROJECT_FIELDS) - set(PROJECT_M2M_FIELDS)
+    if unknown:
+        raise ValidationError({name: "This field cannot be set here." for name in sorted(unknown)})
+    for name in PROJECT_FIELDS:
+        if name in data:
+            setattr(project, name, data[name])
+    if "techniques" in data:
+        project.techniques = _clean_list(
+            data["techniques"] or [], Project.Technique.values, "techniques"
+        )
+    if isinstance(project.contact_email, str):
+        project.contact_email = project.contact_email.strip()
+
+
+def _set_m2m(project: Project, data: Mapping[str, Any]) -> None:
+    for name in PROJECT_M2M_FIELDS:
+        if name in data:
+            getattr(project, name).set(list(data[name] or []))
+
+
+@transaction.atomic
+def project_register(
+    *, actor: Actor, data: Mapping[str, Any], source: str = Project.Source.REGISTERED
+) -> Project:
+    """Create a project in a unit the actor may edit."""
+    project = Project(source=source)
+    _apply_project_data(project, data)
+    if project.business_unit_id is None:
+        raise ValidationError({"business_unit": "This field is required."})
+    _require(
+        roles.can_edit_in_unit(actor, project.business_unit_id),  # type: ignore[arg-type]
+        "You may register projects only for your own business units.",
+    )
+    project.full_clean()
+    project.save()
+    _set_m2m(project, data)
+    audit.record(
+        actor=actor,
+        action="project.registered",
+        target=project,
+        changes=audit.diff({}, audit.snapshot(project, PROJECT_AUDITED_FIELDS)),
+        business_unit=project.business_unit_id,
+    )
+    return project
+
+
+def _lock_for_write(*, project_id: int, expected_version: int | None) -> Project:
+    """Claim the version the caller read; raises if missing or stale. Atomic on every database."""
+    if expected_version is None:
+        raise VersionRequired("Send the version you read (If-Match header or version field).")
+    claimed = Project.objects.filter(pk=project_id, version=expected_version).update(
+        version=F("version") + 1, updated_at=timezone.now()
+    )
+    project = Project.objects.select_for_update().get(pk=project_id)
+    if not claimed:
+        raise StaleVersion(project.version)
+    return project
+
+
+@transaction.atomic
+def project_update(
+    *, actor: Actor, project: Project, expected_version: int | None, data: Mapping[str, Any]
+) -> Project:
+    """Change a project the actor may edit, provided nobody changed it since they read it."""
+    _require(
+        roles.can_edit_project(actor, project),  # type: ignore[arg-type]
+        "You may edit projects only of your own business units.",
+    )
+    if "business_unit" in data and data["business_unit"] is not None:
+        target = data["business_unit"]
+        target_id = target.pk if isinstance(target, BusinessUnit) else target
+        _require(
+            roles.can_edit_in_unit(actor, target_id),  # type: ignore[arg-type]
+            "You may move projects only into business units you can edit.",
+        )
+    locked = _lock_for_write(project_id=project.pk, expected_version=expected_version)
+    before = audit.snapshot(locked, PROJECT_AUDITED_FIELDS)
+    _apply_project_data(locked, data)
+    locked.full_clean()
+    locked.save()
+    _set_m2m(locked, data)
+    changes = audit.diff(before, audit.snapshot(locked, PROJECT_AUDITED_FIELDS))
+    audit.record(
+        actor=actor,
+        action="project.updated",
+        target=locked,
+        changes=changes,
+        business_unit=locked.business_unit_id,
+    )
+    return locked
+
+
+def _set_archived(
+    *, actor: Actor, project: Project, expected_version: int | None, archived: bool
+) -> Project:
+    _require(
+        roles.can_edit_project(actor, project),  # type: ignore[arg-type]
+        "You may archive projects only of your own business units.",
+    )
+    locked = _lock_for_write(project_id=project.pk, expected_version=expected_version)
+    before = audit.snapshot(locked, ("archived_at",))
+    locked.archived_at = timezone.now() if archived else None
+    locked.save(update_fields=["archived_at", "updated_at"])
+    audit.record(
+        actor=actor,
+        action="project.archived" if archived else "project.restored",
+        target=locked,
+        changes=audit.diff(before, audit.snapshot(locked, ("archived_at",))),
+        business_unit=locked.business_unit_id,
+    )
+    return locked
+
+
+@transaction.atomic
+def project_archive(*, actor: Actor, project: Project, expected_version: int | None) -> Project:
+    """Soft-delete: the project leaves lists and metrics but stays restorable and audited."""
+    return _set_archived(
+        actor=actor, project=project, expected_version=expected_version, archived=True
+    )
+
+
+@transaction.atomic
+def project_restore(*, actor: Actor, project: Project, expected_version: int | None) -> Project:
+    return _set_archived(
+        actor=actor, project=project, expected_version=expected_version, archived=False
+    )
+
+
+# --- Catalogue: units, goals, tools, capabilities, alignments ------------------------------------
+
+
+def _create_audited(
+    *, actor: Actor, instance: models.Model, fields: Iterable[str], action: str
+) -> models.Model:
+    instance.full_clean()
+    instance.save()
+    audit.record(
+        actor=actor,
+        action=action,
+        target=instance,
+        changes=audit.diff({}, audit.snapshot(instance, fields)),
+    )
+    return instance
+
+
+def _update_audited(
+    *,
+    actor: Actor,
+    instance: models.Model,
+    data: Mapping[str, Any],
+    fields: tuple[str, ...],
+    action: str,
+) -> models.Model:
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise ValidationError({name: "This field cannot be set here." for name in sorted(unknown)})
+    before = audit.snapshot(instance, fields)
+    m2m = {}
+    for name, value in data.items():
+        if instance._meta.get_field(name).many_to_many:
+            m2m[name] = value
+        else:
+            setattr(instance, name, value)
+    instance.full_clean()
+    instance.save()
+    for name, value in m2m.items():
+        getattr(instance, name).set(list(value or []))
+    audit.record(
+        actor=actor,
+        action=action,
+        target=instance,
+        changes=audit.diff(before, audit.snapshot(instance, fields)),
+    )
+    return instance
+
+
+UNIT_FIELDS = ("name", "code", "parent")
+
+
+def _check_unit_parent(unit: BusinessUnit) -> None:
+    if unit.pk is None or unit.parent_id is None:
+        return
+    if unit.parent_id in roles.descendant_ids([unit.pk]):
+        raise ValidationError({"parent": "A unit cannot sit below itself or its own sub-unit."})
+
+
+@transaction.atomic
+def business_unit_create(*, actor: Actor, data: Mapping[str, Any]) -> BusinessUnit:
+    _require(roles.can_manage_catalogue(actor), "Only reviewers and admins manage units.")  # type: ignore[arg-type]
+    unit = BusinessUnit(**{k: v for k, v in data.items() if k in UNIT_FIELDS})
+    _create_audited(actor=actor, instance=unit, fields=UNIT_FIELDS, action="unit.created")
+    return unit
+
+
+@transaction.atomic
+def business_unit_update(
+    *, actor: Actor, unit: BusinessUnit, data: Mapping[str, Any]
+) -> BusinessUnit:
+    _require(roles.can_manage_catalogue(actor), "Only reviewers and admins manage units.")  # type: ignore[arg-type]
+    for name in ("parent",):
+        if name in data:
+            unit.parent = data[name]
+    _check_unit_parent(unit)
+    _update_audited(
+        actor=actor, instance=unit, data=data, fields=UNIT_FIELDS, action="unit.updated"
+    )
+    return unit
+
+
+@transaction.atomic
+def membership_set(
+    *, actor: Actor, user: AbstractBaseUser, business_unit: BusinessUnit, role: str
+) -> Membership:
+    _require(roles.is_admin(actor), "Only admins manage memberships.")  # type: ignore[arg-type]
+    membership, created = Membership.objects.get_or_create(
+        user=user, business_unit=business_unit, defaults={"role": role}
+    )
+    before = {} if created else {"role": membership.role}
+    membership.role = role
+    membership.full_clean()
+    membership.save()
+    audit.record(
+        actor=actor,
+        action="membership.set",
+        target=membership,
+        changes=audit.diff(before, {"role": role, "user": user.pk}),
+        business_unit=business_unit,
+    )
+    return membership
+
+
+GOAL_FIELDS = ("title", "description", "parent", "owner", "period_start", "period_end", "active")
+
+
+@transaction.atomic
+def goal_create(*, actor: Actor, data: Mapping[str, Any]) -> StrategicGoal:
+    _require(roles.can_manage_catalogue(actor), "Only reviewers and admins manage goals.")  # type: ignore[arg-type]
+    goal = StrategicGoal(**{k: v for k, v in data.items() if k in GOAL_FIELDS})
+    _create_audited(actor=actor, instance=goal, fields=GOAL_FIELDS, action="goal.created")
+    return goal
+
+
+@transaction.atomic
+def goal_update(*, actor: Actor, goal: StrategicGoal, data: Mapping[str, Any]) -> StrategicGoal:
+    _require(roles.can_manage_catalogue(actor), "Only reviewers and admins manage goals.")  # type: ignore[arg-type]
+    _update_audited(
+        actor=actor, instance=goal, data=data, fields=GOAL_FIELDS, action="goal.updated"
+    )
+    return goal
+
+
+TOOL_FIELDS = ("name", "vendor", "aliases", "sanction_status", "description", "capabilities")
+
+
+def _clean_aliases(data: Mapping[str, Any]) -> dict[str, Any]:
+    cleaned = dict(data)
+    if "aliases" in cleaned:
+        aliases = cleaned["aliases"] or []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise ValidationError({"aliases": "A list of names is expected."})
+        cleaned["aliases"] = sorted({a.strip() for a in aliases if a.strip()}, key=str.lower)
+    return cleaned
+
+
+@transaction.atomic
+def tool_create(*, actor: Actor, data: Mapping[str, Any]) -> Tool:
+    _require(roles.can_manage_catalogue(actor), "Only reviewers and admins manage tools.")  # type: ignore[arg-type]
+    cleaned = _clean_aliases(data)
+    capabilities = cleaned.pop("capabilities", None)
+    tool = Tool(**{k: v for k, v in cleaned.items() if k in TOOL_FIELDS})
+    tool.full_clean()
+    tool.save()
+    if capabilities:
+        tool.capabilities.set(capabilities)
+    audit.record(
+        actor=actor,
+        action="tool.created",
+        target=tool,
+        changes=audit.diff({}, audit.snapshot(tool, TOOL_FIELDS)),
+    )
+    return tool
+
+
+@transaction.atomic
+def tool_update(*, actor: Actor, tool: Tool, data: Mapping[str, Any]) -> Tool:
+    _require(roles.can_manage_catalogue(actor), "Only reviewers and admins manage tools.")  # type: ignore[arg-type]
+    _update_audited(
+        actor=actor,
+        instance=tool,
+        data=_clean_aliases(data),
+        fields=TOOL_FIELDS,
+        action="tool.updated",
+    )
+    return tool
+
+
+CAPABILITY_FIELDS = ("name", "slug", "description", "parent")
+
+
+@transaction.atomic
+def capability_create(*, actor: Actor, data: Mapping[str, Any]) -> Capability:
+    _require(roles.can_manage_catalogue(actor), "Only reviewers and admins manage capabilities.")  # type: ignore[arg-type]
+    fields = {k: v for k, v in data.items() if k in CAPABILITY_FIELDS}
+    fields.setdefault("slug", slugify(str(fields.get("name", "")))[:255])
+    capability = Capability(**fields)
+    _create_audited(
+        actor=actor, instance=capability, fields=CAPABILITY_FIELDS, action="capability.created"
+    )
+    return capability
+
+
+@transaction.atomic
+def capability_update(
+    *, actor: Actor, capability: Capability, data: Mapping[str, Any]
+) -> Capability:
+    _require(roles.can_manage_catalogue(actor), "Only reviewers and admins manage capabilities.")  # type: ignore[arg-type]
+    _update_audited(
+        actor=actor,
+        instance=capability,
+        data=data,
+        fields=CAPABILITY_FIELDS,
+        action="capability.updated",
+    )
+    return capability
+
+
+ALIGNMENT_FIELDS = ("project", "goal", "strength", "status", "rationale")
+
+
+def _check_alignment_rights(actor: Actor, project: Project) -> None:
+    _require(
+        roles.can_edit_project(actor, project),  # type: ignore[arg-type]
+        "You may align only projects you can edit.",
+    )
+
+
+@transaction.atomic
+def alignment_create(*, actor: Actor, data: Mapping[str, Any]) -> GoalAlignment:
+    project = data.get("project")
+    if not isinstance(project, Project):
+        raise ValidationError({"project": "This field is required."})
+    _check_alignment_rights(actor, project)
+    alignment = GoalAlignment(**{k: v for k, v in data.items() if k in ALIGNMENT_FIELDS})
+    if GoalAlignment.objects.filter(project=project, goal=alignment.goal_id).exists():
+        raise ValidationError({"goal": "This project is already aligned to this goal."})
+    alignment.full_clean()
+    alignment.save()
+    audit.record(
+        actor=actor,
+        action="alignment.created",
+        target=alignment,
+        changes=audit.diff({}, audit.snapshot(alignment, ALIGNMENT_FIELDS)),
+        business_unit=project.business_unit_id,
+    )
+    return alignment
+
+
+@transaction.atomic
+def alignment_update(
+    *, actor: Actor, alignment: GoalAlignment, data: Mapping[str, Any]
+) -> GoalAlignment:
+    _check_alignment_rights(actor, alignment.project)
+    if "project" in data and data["project"] != alignment.project:
+        raise ValidationError({"project": "An alignment cannot move to another project."})
+    data = {k: v for k, v in data.items() if k != "project"}
+    before = audit.snapshot(alignment, ALIGNMENT_FIELDS)
+    for name, value in data.items():
+        if name not in ALIGNMENT_FIELDS:
+            raise ValidationError({name: "This field cannot be set here."})
+        setattr(alignment, name, value)
+    alignment.full_clean()
+    alignment.save()
+    audit.record(
+        actor=actor,
+        action="alignment.updated",
+        target=alignment,
+        changes=audit.diff(before, audit.snapshot(alignment, ALIGNMENT_FIELDS)),
+        business_unit=alignment.project.business_unit_id,
+    )
+    return alignment
+
+
+@transaction.atomic
+def alignment_delete(*, actor: Actor, alignment: GoalAlignment) -> None:
+    _check_alignment_rights(actor, alignment.project)
+    before = audit.snapshot(alignment, ALIGNMENT_FIELDS)
+    audit.record(
+        actor=actor,
+        action="alignment.deleted",
+        target=alignment,
+        changes=audit.diff(before, {}),
+        business_unit=alignment.project.business_unit_id,
+    )
+    alignment.delete()
