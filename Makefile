@@ -1,0 +1,63 @@
+# Maestro: the one entry point. `make run` starts the demo, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run serve demo worker beat test lint format typecheck bench schema schema-check check-deploy ci clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Maestro needs Python 3.11 or newer")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Demo: migrate the SQLite database, load the 2024 federal inventory and demo users, serve.
+run: install
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py load_demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+worker: install
+	$(VENV)/bin/celery -A config worker --loglevel=INFO
+
+beat: install
+	$(VENV)/bin/celery -A config beat --loglevel=INFO
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	$(PY) benchmarks/run.py
+
+schema: install
+	$(PY) manage.py spectacular --file docs/openapi.yaml --validate --fail-on-warn
+
+schema-check: install
+	@mkdir -p var
+	@$(PY) manage.py spectacular --file var/openapi.check.yaml --validate --fail-on-warn
+	@diff -u docs/openapi.yaml var/openapi.check.yaml > /dev/null || \
+		(echo "docs/openapi.yaml is stale: run 'make schema' and commit it"; diff -u docs/openapi.yaml var/openapi.check.yaml | head -40; exit 1)
+	@echo "docs/openapi.yaml is up to date"
+
+check-deploy: install
+	MAESTRO_ENV=production SECRET_KEY=ci-only-$$(date +%s)-a-long-random-looking-secret-key-value-0123456789 \
+		ALLOWED_HOSTS=maestro.example.org $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,238 @@
+"""Admin for every registry model. Writes go through the services, so they are audited too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from portfolio import services
+from portfolio.models import (
+    AuditEvent,
+    BusinessUnit,
+    Capability,
+    GoalAlignment,
+    Membership,
+    Project,
+    StrategicGoal,
+    Tool,
+)
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """Saves through `create_service` / `update_service` (which also write the audit event)."""
+
+    create_service: Any = None
+    update_service: Any = None
+    update_kwarg: str = ""
+
+    def _data(self, form: forms.ModelForm) -> dict[str, Any]:
+        return {
+            name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data
+        }
+
+    def save_model(
+        self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool
+    ) -> None:
+        if change:
+            saved = type(self).update_service(
+                actor=request.user, data=self._data(form), **{self.update_kwarg: obj}
+            )
+        else:
+            data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+            saved = type(self).create_service(actor=request.user, data=data)
+        obj.pk = saved.pk
+
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool
+    ) -> None:
+        # Many-to-many fields were saved by the service; only inline formsets remain.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(BusinessUnit)
+class BusinessUnitAdmin(ServiceAdmin):
+    list_display = ["code", "name", "parent"]
+    search_fields = ["code", "name"]
+    list_select_related = ["parent"]
+    autocomplete_fields = ["parent"]
+    create_service = staticmethod(services.business_unit_create)
+    update_service = staticmethod(services.business_unit_update)
+    update_kwarg = "unit"
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "business_unit", "role"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "business_unit__code", "business_unit__name"]
+    autocomplete_fields = ["user", "business_unit"]
+    list_select_related = ["user", "business_unit"]
+
+    def save_model(
+        self, request: HttpRequest, obj: Membership, form: forms.ModelForm, change: bool
+    ) -> None:
+        saved = services.membership_set(
+            actor=request.user, user=obj.user, business_unit=obj.business_unit, role=obj.role
+        )
+        obj.pk = saved.pk
+
+
+@admin.register(StrategicGoal)
+class StrategicGoalAdmin(ServiceAdmin):
+    list_display = ["title", "owner", "period_start", "period_end", "active"]
+    list_filter = ["active"]
+    search_fields = ["title", "description"]
+    create_service = staticmethod(services.goal_create)
+    update_service = staticmethod(services.goal_update)
+    update_kwarg = "goal"
+
+
+@admin.register(Capability)
+class CapabilityAdmin(ServiceAdmin):
+    list_display = ["name", "slug", "parent"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    create_service = staticmethod(services.capability_create)
+    update_service = staticmethod(services.capability_update)
+    update_kwarg = "capability"
+
+
+@admin.register(Tool)
+class ToolAdmin(ServiceAdmin):
+    list_display = ["name", "vendor", "sanction_status"]
+    list_filter = ["sanction_status"]
+    search_fields = ["name", "vendor"]
+    filter_horizontal = ["capabilities"]
+    create_service = staticmethod(services.tool_create)
+    update_service = staticmethod(services.tool_update)
+    update_kwarg = "tool"
+
+
+class ProjectAdminForm(forms.ModelForm):
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Project
+        fields = [*services.PROJECT_FIELDS, *services.PROJECT_M2M_FIELDS]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["expected_version"].initial = self.instance.version
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.instance.pk:
+            current = (
+                Project.objects.filter(pk=self.instance.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+            if cleaned.get("expected_version") != current:
+                raise forms.ValidationError(
+                    "Someone changed this project since you opened it. "
+                    "Reload the page and redo your change."
+                )
+        return cleaned
+
+
+@admin.register(Project)
+class ProjectAdmin(ServiceAdmin):
+    form = ProjectAdminForm
+    list_display = [
+        "name",
+        "business_unit",
+        "stage",
+        "risk_tier",
+        "review_status",
+        "source",
+        "updated_at",
+    ]
+    list_filter = ["stage", "risk_tier", "review_status", "source", "visibility", "topic_area"]
+    search_fields = ["name", "external_ref", "problem"]
+    list_select_related = ["business_unit"]
+    autocomplete_fields = ["business_unit", "owner", "executive_sponsor"]
+    filter_horizontal = ["tools", "capabilities"]
+    readonly_fields = [
+        "source",
+        "risk_tier",
+        "review_status",
+        "version",
+        "archived_at",
+        "created_at",
+        "updated_at",
+    ]
+    show_full_result_count = False
+
+    def save_model(
+        self, request: HttpRequest, obj: Project, form: forms.ModelForm, change: bool
+    ) -> None:
+        if change:
+            data = {n: form.cleaned_data[n] for n in form.changed_data if n != "expected_version"}
+            services.project_update(
+                actor=request.user,
+                project=obj,
+                expected_version=form.cleaned_data.get("expected_version"),
+                data=data,
+            )
+        else:
+            data = {k: v for k, v in form.cleaned_data.items() if k != "expected_version"}
+            obj.pk = services.project_register(actor=request.user, data=data).pk
+
+
+@admin.register(GoalAlignment)
+class GoalAlignmentAdmin(admin.ModelAdmin):
+    list_display = ["project", "goal", "status", "strength"]
+    list_filter = ["status"]
+    autocomplete_fields = ["project", "goal"]
+    list_select_related = ["project", "goal"]
+
+    def save_model(
+        self, request: HttpRequest, obj: GoalAlignment, form: forms.ModelForm, change: bool
+    ) -> None:
+        if change:
+            services.alignment_update(
+                actor=request.user,
+                alignment=obj,
+                data={n: form.cleaned_data[n] for n in form.changed_data},
+            )
+        else:
+            obj.pk = services.alignment_create(actor=request.user, data=form.cleaned_data).pk
+
+    def delete_model(self, request: HttpRequest, obj: GoalAlignment) -> None:
+        services.alignment_delete(actor=request.user, alignment=obj)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_repr",
+        "request_id",
+    ]
+    list_filter = ["action", "target_type"]
+    search_fields = ["target_repr", "actor_label", "request_id", "target_id"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
