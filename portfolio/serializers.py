@@ -172,7 +172,9 @@ class GoalAlignmentSerializer(serializers.ModelSerializer):
 
 
 class ToolSerializer(serializers.ModelSerializer):
-    aliases = serializers.ListField(child=serializers.CharField(max_length=255), required=False)
+    aliases = serializers.ListField(
+        child=serializers.CharField(max_length=255, allow_blank=True), required=False
+    )
     capabilities = serializers.PrimaryKeyRelatedField(
         queryset=Capability.objects.all(), many=True, required=False
     )
