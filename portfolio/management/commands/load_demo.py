@@ -1,0 +1,41 @@
+"""Load the demo portfolio (once) and print the demo sign-ins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from portfolio import demo
+
+
+class Command(BaseCommand):
+    help = "Load the 2024 federal AI inventory, example goals and one demo user per role."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--force-import",
+            action="store_true",
+            help="Import the inventory again even if projects were already imported.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from portfolio.importers import run_import
+
+        if options["force_import"] or not demo.demo_portfolio_loaded():
+            self.stdout.write("Importing the 2024 federal AI use case inventory…")
+            report = run_import(path=demo.DEMO_INVENTORY, fmt="omb-2024", skip_invalid=True)
+            self.stdout.write(
+                f"created: {report.created}, updated: {report.updated}, "
+                f"unchanged: {report.unchanged}, rejected: {report.rejected}"
+            )
+        else:
+            self.stdout.write("Demo portfolio already loaded: reusing it.")
+        demo.example_goals_ensure()
+        users = demo.demo_users_ensure()
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS("Maestro demo: http://127.0.0.1:8000"))
+        self.stdout.write(f"Sign in with any of these (password: {demo.DEMO_PASSWORD}):")
+        for user, where in users:
+            self.stdout.write(f"  {user.username:<10} {user.role:<10} {where}")
+        self.stdout.write("")
