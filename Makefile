@@ -42,6 +42,10 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+typecheck: install
+	$(VENV)/bin/mypy governance/metrics
+	$(VENV)/bin/mypy portfolio governance config
+
 bench: install
 	$(PY) benchmarks/run.py
 
