@@ -1,7 +1,7 @@
 """Settings for the test suite: the normal settings with faster hashing and a test outbox."""
 
 from config.settings import *  # noqa: F403
-from config.settings import REST_FRAMEWORK
+from config.settings import BASE_DIR, DATABASES, REST_FRAMEWORK
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -10,3 +10,13 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"},
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# Tests always run Celery tasks in-process, except the integration tests, which start a real
+# worker on Redis (MAESTRO_TEST_BROKER_URL) against the test database.
+CELERY_BROKER_URL = ""
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so that a worker process can share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}

@@ -390,3 +390,80 @@ class AuditEvent(models.Model):
         return (
             f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_repr}"
         )
+
+
+class ImportJob(models.Model):
+    """An inventory file imported in the background (upload page), with its progress and report."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        REJECTED = "rejected", "Rejected (invalid rows, nothing written)"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="import_jobs",
+    )
+    format = models.CharField(max_length=32)
+    original_name = models.CharField(max_length=255)
+    # The file itself: web and workers share only the database and the broker.
+    content = models.BinaryField()
+    skip_invalid = models.BooleanField(default=False)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.format}, {self.status})"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status in {self.Status.SUCCEEDED, self.Status.REJECTED}:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+class OutboxMessage(models.Model):
+    """A background job recorded in the same transaction as the write that asked for it.
+
+    Dispatched to the broker after commit; when the broker is down the row stays pending and the
+    periodic `portfolio.flush_outbox` task (or `manage.py flush_outbox`) sends it later.
+    """
+
+    task_name = models.CharField(max_length=100)
+    args = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(dispatched_at__isnull=True),
+                name="outbox_pending_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "dispatched" if self.dispatched_at else "pending"
+        return f"{self.task_name}{tuple(self.args)} ({state})"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -12,11 +15,12 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
-from portfolio import audit, roles
+from portfolio import audit, roles, task_queue
 from portfolio.models import (
     BusinessUnit,
     Capability,
     GoalAlignment,
+    ImportJob,
     Membership,
     Project,
     StrategicGoal,
@@ -487,3 +491,119 @@ def alignment_delete(*, actor: Actor, alignment: GoalAlignment) -> None:
         business_unit=alignment.project.business_unit_id,
     )
     alignment.delete()
+
+
+# --- Background imports --------------------------------------------------------------------------
+
+IMPORT_SUFFIXES = {".csv", ".xlsx"}
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+def _check_upload(*, name: str, content: bytes, max_bytes: int) -> None:
+    suffix = Path(name).suffix.lower()
+    if suffix not in IMPORT_SUFFIXES:
+        raise ValidationError({"file": "Upload a .csv or .xlsx file."})
+    if not content:
+        raise ValidationError({"file": "The file is empty."})
+    if len(content) > max_bytes:
+        raise ValidationError({"file": f"The file is larger than {max_bytes // (1024 * 1024)} MB."})
+    if suffix == ".xlsx" and not content.startswith(XLSX_MAGIC):
+        raise ValidationError({"file": "This is not an Excel (.xlsx) workbook."})
+    if (
+        suffix == ".csv"
+        and b"\x00" in content[:4096]
+        and not content.startswith((b"\xff\xfe", b"\xfe\xff"))
+    ):
+        raise ValidationError({"file": "This is not a text (CSV) file."})
+
+
+@transaction.atomic
+def import_job_create(
+    *,
+    actor: Actor,
+    name: str,
+    content: bytes,
+    fmt: str,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+) -> ImportJob:
+    """Accept an uploaded inventory and queue its import; reviewers and admins only."""
+    from portfolio.importers import FORMATS
+
+    _require(roles.can_manage_catalogue(actor), "Only reviewers and admins import inventories.")  # type: ignore[arg-type]
+    if fmt not in FORMATS:
+        raise ValidationError({"format": f"Unknown format; choose one of {', '.join(FORMATS)}."})
+    max_bytes = settings.MAESTRO_MAX_UPLOAD_MB * 1024 * 1024
+    _check_upload(name=name, content=content, max_bytes=max_bytes)
+    job = ImportJob.objects.create(
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+        format=fmt,
+        original_name=Path(name).name[:255],
+        content=content,
+        skip_invalid=skip_invalid,
+        dry_run=dry_run,
+    )
+    audit.record(
+        actor=actor,
+        action="import.queued",
+        target=job,
+        changes={"format": fmt, "file": job.original_name, "bytes": len(content)},
+    )
+    task_queue.enqueue("portfolio.run_import_job", job.pk)
+    return job
+
+
+def import_job_run(*, job_id: int) -> str:
+    """Run a queued import (idempotent: a finished job is not run again)."""
+    from portfolio.importers import ImportFormatError, run_import
+
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.status in {ImportJob.Status.SUCCEEDED, ImportJob.Status.REJECTED}:
+            return job.status
+        job.status = ImportJob.Status.RUNNING
+        job.started_at = timezone.now()
+        job.processed_rows = 0
+        job.save(update_fields=["status", "started_at", "processed_rows"])
+        content = bytes(job.content)
+
+    def progress(done: int, total: int) -> None:
+        ImportJob.objects.filter(pk=job_id).update(processed_rows=done, total_rows=total)
+
+    suffix = Path(job.original_name).suffix.lower() or ".csv"
+    with tempfile.TemporaryDirectory(prefix="maestro-import-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(content)
+        try:
+            report = run_import(
+                path=path,
+                fmt=job.format,
+                actor=job.created_by,
+                dry_run=job.dry_run,
+                skip_invalid=job.skip_invalid,
+                progress=progress,
+            )
+        except ImportFormatError as exc:
+            ImportJob.objects.filter(pk=job_id).update(
+                status=ImportJob.Status.FAILED, error=str(exc), finished_at=timezone.now()
+            )
+            return ImportJob.Status.FAILED
+    status = (
+        ImportJob.Status.SUCCEEDED
+        if report.written or report.dry_run
+        else (ImportJob.Status.REJECTED)
+    )
+    ImportJob.objects.filter(pk=job_id).update(
+        status=status,
+        finished_at=timezone.now(),
+        report={
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "rejected": report.rejected,
+            "dry_run": report.dry_run,
+            "written": report.written,
+            "errors": [{"row": e.row, "reason": e.reason} for e in report.errors[:1000]],
+        },
+    )
+    return status

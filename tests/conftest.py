@@ -45,3 +45,19 @@ def executive(db):
 @pytest.fixture
 def admin_user(db):
     return user_with_role(roles.ADMIN, username="admin")
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker process consuming from Redis, sharing the test database."""
+    from tests.celery_worker import WorkerProcess, flush_broker, require_broker, use_broker
+
+    url = require_broker()
+    flush_broker(url)
+    worker = WorkerProcess(url)
+    worker.start()
+    try:
+        with use_broker(url):
+            yield worker
+    finally:
+        worker.kill()
