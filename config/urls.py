@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
 
+from portfolio import api as portfolio_api
 from portfolio import views as portfolio_views
 
 admin.site.site_header = "Maestro administration"
@@ -20,7 +20,7 @@ urlpatterns = [
     path("healthz", portfolio_views.healthz, name="healthz"),
     path("api/v1/", include("portfolio.api_urls")),
     path("api/v1/", include("governance.api_urls")),
-    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/v1/auth/token/", portfolio_api.TokenSignInView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("", include("portfolio.urls")),

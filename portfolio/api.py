@@ -11,9 +11,11 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, renderers, status, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 
 from portfolio import selectors, services
 from portfolio.api_errors import PreconditionFailed
@@ -313,3 +315,16 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[Any]:
         return selectors.audit_event_list(user=self.request.user)
+
+
+class TokenSignInView(ObtainAuthToken):
+    """`POST username, password` → `{"token": …}`. Shares the web sign-in's brute-force lockout."""
+
+    throttle_classes = [AnonRateThrottle]
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        # django-axes marks the Django request it is given; hand it the real one so that its
+        # middleware answers 429 for a locked-out username or address.
+        context["request"] = self.request._request
+        return context
