@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve demo worker beat test lint format typecheck bench schema schema-check check-deploy ci clean
+.PHONY: install run worker beat test lint format typecheck bench schema schema-check check-deploy backup restore clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Maestro needs Python 3.11 or newer")'
@@ -62,6 +62,15 @@ schema-check: install
 check-deploy: install
 	MAESTRO_ENV=production SECRET_KEY=ci-only-$$(date +%s)-a-long-random-looking-secret-key-value-0123456789 \
 		ALLOWED_HOSTS=maestro.example.org $(PY) manage.py check --deploy --fail-level WARNING
+
+# Backup of every table with a manifest of row counts and checksums; restore verifies against it.
+backup: install
+	$(PY) manage.py backup $(if $(FILE),--output $(FILE),)
+
+restore: install
+	@test -n "$(FILE)" || (echo "usage: make restore FILE=var/backups/maestro-….json.gz (into an empty, migrated database)"; exit 2)
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py restore $(FILE)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
