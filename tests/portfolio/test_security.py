@@ -85,6 +85,7 @@ def test_api_throttles_anonymous_and_signed_in_clients(api_client, member):
     from rest_framework.settings import api_settings
     from rest_framework.throttling import SimpleRateThrottle
 
+    saved_rates = SimpleRateThrottle.THROTTLE_RATES
     cache.clear()
     api_settings.reload()
     SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
@@ -98,8 +99,7 @@ def test_api_throttles_anonymous_and_signed_in_clients(api_client, member):
         assert statuses[5] == 429
     finally:
         cache.clear()
-        api_settings.reload()
-        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        SimpleRateThrottle.THROTTLE_RATES = saved_rates
 
 
 # Sign-in pages (web and admin) and the health check; static files are served separately.
