@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run worker beat test lint format typecheck bench schema schema-check check-deploy backup restore clean
+.PHONY: install run worker beat test lint format typecheck bench schema schema-check check-deploy fuzz audit backup restore clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Maestro needs Python 3.11 or newer")'
@@ -64,6 +64,16 @@ schema-check: install
 check-deploy: install
 	MAESTRO_ENV=production SECRET_KEY=ci-only-$$(date +%s)-a-long-random-looking-secret-key-value-0123456789 \
 		ALLOWED_HOSTS=maestro.example.org $(PY) manage.py check --deploy --fail-level WARNING
+
+# Schemathesis over the whole API schema with 50 generated requests per operation.
+fuzz: install
+	MAESTRO_FUZZ_EXAMPLES=50 $(PY) -m pytest tests/fuzz -p no:cacheprovider -q
+
+# Static security checks: bandit over the code (waivers are `# nosec` with a reason) and
+# pip-audit over the pinned requirements (needs the PyPI JSON API).
+audit: install
+	$(VENV)/bin/bandit -q -r portfolio governance config -x '*/migrations/*'
+	$(VENV)/bin/pip-audit -r requirements.txt --progress-spinner off
 
 # Backup of every table with a manifest of row counts and checksums; restore verifies against it.
 backup: install

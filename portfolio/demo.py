@@ -15,7 +15,8 @@ from portfolio.models import BusinessUnit, Membership, Project, StrategicGoal
 DEMO_INVENTORY = (
     Path(__file__).resolve().parent / "fixtures" / "inventories" / ("federal-ai-inventory-2024.csv")
 )
-DEMO_PASSWORD = "maestro-demo-2026"  # noqa: S105 - printed on purpose: demo accounts only
+# Printed on purpose by `make run`: demo accounts only, never created by migrations.
+DEMO_PASSWORD = "maestro-demo-2026"  # noqa: S105  # nosec B105
 
 EXAMPLE_GOALS: tuple[tuple[str, str], ...] = (
     (

@@ -69,13 +69,27 @@ class CapabilityRefSerializer(serializers.ModelSerializer):
 
 class ProjectOutputSerializer(serializers.ModelSerializer):
     business_unit = UnitRefSerializer(read_only=True)
-    owner = UserRefSerializer(read_only=True)
-    executive_sponsor = UserRefSerializer(read_only=True)
+    owner = UserRefSerializer(read_only=True, allow_null=True)
+    executive_sponsor = UserRefSerializer(read_only=True, allow_null=True)
+    contact_email = serializers.CharField(read_only=True, help_text="An e-mail address or empty.")
     tools = ToolRefSerializer(many=True, read_only=True)
     capabilities = CapabilityRefSerializer(many=True, read_only=True)
     techniques = serializers.ListField(child=serializers.CharField(), read_only=True)
     demographic_features = serializers.ListField(child=serializers.CharField(), read_only=True)
     extra = serializers.DictField(read_only=True)
+    # Optional choices: "" means "not stated" and must appear in the schema's enums.
+    topic_area = serializers.ChoiceField(
+        choices=Project.TopicArea.choices, allow_blank=True, read_only=True
+    )
+    development_method = serializers.ChoiceField(
+        choices=Project.DevelopmentMethod.choices, allow_blank=True, read_only=True
+    )
+    omb_impact = serializers.ChoiceField(
+        choices=Project.OmbImpact.choices, allow_blank=True, read_only=True
+    )
+    risk_tier = serializers.ChoiceField(
+        choices=Project.RiskTier.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Project
@@ -221,7 +235,7 @@ class CapabilitySerializer(serializers.ModelSerializer):
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
-    actor = UserRefSerializer(read_only=True)
+    actor = UserRefSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = AuditEvent
