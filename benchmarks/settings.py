@@ -1,0 +1,16 @@
+"""Settings of the benchmarks: the normal settings with DEBUG off, as in production.
+
+`MAESTRO_ENV=production` would also switch to the manifest static-files storage, which needs
+`collectstatic` to have run; the benchmarks leave the working tree alone, so they keep the plain
+storage. DEBUG off matters for the figures: with DEBUG on, Django keeps the SQL of the last 9,000
+queries in memory and the import's memory peak would be measured with that log in it.
+"""
+
+from config.settings import *  # noqa: F403
+from config.settings import STORAGES
+
+DEBUG = False
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
