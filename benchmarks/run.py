@@ -230,9 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     started_at = datetime.now(UTC)
     mode = "quick" if args.quick else "full"
+    load_before = os.getloadavg()
     print(
         f"Maestro benchmarks ({mode}) on {database.describe()['vendor']} "
-        f"{database.version}, {os.cpu_count()} CPUs: {', '.join(s.stem for s in scripts)}",
+        f"{database.version}, {os.cpu_count()} CPUs, load average {load_before[0]:.2f}: "
+        f"{', '.join(s.stem for s in scripts)}",
         flush=True,
     )
     results: list[ScriptResult] = []
@@ -247,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         database.drop()
 
     print("\n== summary\n" + summary(results), flush=True)
+    print(f"load average (1 min): {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after")
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     report = {
         "started_at": started_at.isoformat(timespec="seconds"),
@@ -257,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
             "python": platform.python_version(),
+            # Other work on the machine skews the timings: 1-minute load before and after.
+            "load_average_before": round(load_before[0], 2),
+            "load_average_after": round(os.getloadavg()[0], 2),
         },
         "scripts": [result.__dict__ for result in results],
     }
