@@ -1,42 +1,716 @@
-"""Server-rendered pages of the registry (thin: one selector, one template)."""
+"""Server-rendered pages of the registry (thin: parse, call one selector or service, render)."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.contrib.auth.decorators import login_required
-from django.db import connection
-from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+import copy
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from portfolio import roles, selectors
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import connection, models
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portfolio import roles, selectors, services
+from portfolio.api import ProjectViewSet
+from portfolio.filters import ProjectFilterSet
+from portfolio.forms import ImportForm, ProjectForm, can_register, editable_units
+from portfolio.models import (
+    AuditEvent,
+    BusinessUnit,
+    Capability,
+    GoalAlignment,
+    ImportJob,
+    Project,
+    StrategicGoal,
+    Tool,
+)
+
+PAGE_SIZE = 50
+HISTORY_PAGE_SIZE = 20
+TIMELINE_LENGTH = 12
+RECENT_IMPORTS = 20
+# The same ordering fields as the API (`?ordering=-updated_at`).
+ORDERING_FIELDS: tuple[str, ...] = tuple(ProjectViewSet.ordering_fields)
+DEFAULT_ORDERING = "name"
+# Registry columns: (heading, ordering field or None when the column is not sortable).
+LIST_COLUMNS: tuple[tuple[str, str | None], ...] = (
+    ("Project", "name"),
+    ("Business unit", "business_unit__name"),
+    ("Stage", "stage"),
+    ("Risk tier", "risk_tier"),
+    ("Review status", "review_status"),
+    ("Annual cost", "annual_cost"),
+    ("Updated", "updated_at"),
+)
+
+
+# --- Home ----------------------------------------------------------------------------------------
+
+
+def _counts(
+    queryset: QuerySet[Project], field: str, choices: Iterable[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """One GROUP BY query; every choice listed, zero when absent."""
+    found = dict(queryset.order_by().values_list(field).annotate(n=Count("id")))
+    return [{"value": value, "label": label, "n": found.get(value, 0)} for value, label in choices]
+
+
+TIER_CHOICES: tuple[tuple[str, str], ...] = (*Project.RiskTier.choices, ("", "Not assessed"))
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    projects = selectors.project_queryset(user=request.user)
-    by_stage = dict(projects.values_list("stage").annotate(n=Count("id")).order_by())
-    context = {
-        "total": sum(by_stage.values()),
-        "by_stage": by_stage,
-        "is_reviewer": roles.is_reviewer(request.user),
-        "is_executive": roles.is_executive(request.user),
-        "memberships": request.user.memberships.select_related("business_unit"),
+    user = request.user
+    visible = selectors.project_queryset(user=user)
+    unit_ids = roles.member_unit_ids(user)
+    context: dict[str, Any] = {
+        "total": visible.count(),
+        "can_register": can_register(user),
+        "sees_everything": roles.sees_everything(user),
+        "is_reviewer": roles.is_reviewer(user),
+        "is_executive": roles.is_executive(user),
+        "memberships": list(user.memberships.select_related("business_unit")),
     }
+    if unit_ids:
+        ours = visible.filter(business_unit_id__in=unit_ids)
+        context["ours"] = {
+            "total": ours.count(),
+            "by_stage": _counts(ours, "stage", Project.Stage.choices),
+            "by_review": _counts(ours, "review_status", Project.ReviewStatus.choices),
+            "recent": selectors.project_list(user=user)
+            .filter(business_unit_id__in=unit_ids)
+            .order_by("-updated_at", "-id")[:5],
+        }
+    if roles.sees_everything(user):
+        context["portfolio"] = {
+            "by_stage": _counts(visible, "stage", Project.Stage.choices),
+            "by_tier": _counts(visible, "risk_tier", TIER_CHOICES),
+            "by_review": _counts(visible, "review_status", Project.ReviewStatus.choices),
+            "top_units": list(
+                visible.order_by()
+                .values("business_unit_id", "business_unit__name", "business_unit__code")
+                .annotate(n=Count("id"))
+                .order_by("-n", "business_unit__name")[:10]
+            ),
+        }
     return render(request, "portfolio/home.html", context)
 
 
+# --- Registry list and "Our projects" ------------------------------------------------------------
+
+
+def _decorate_filter_form(
+    form: forms.Form, *, units: Iterable[BusinessUnit], with_catalogue: bool = True
+) -> None:
+    """Friendlier widgets for the FilterSet's form: selects and checkboxes instead of ids."""
+    fields = form.fields
+    fields["unit"].label = "Business unit"
+    fields["unit"].widget = forms.Select(
+        choices=[("", "All units"), *((str(u.pk), f"{u.name} ({u.code})") for u in units)]
+    )
+    for name in ("stage", "tier", "review_status", "topic"):
+        fields[name].widget = forms.CheckboxSelectMultiple(choices=fields[name].choices)
+    fields["technique"].widget.choices = [("", "Any technique"), *Project.Technique.choices]
+    fields["q"].label = "Search"
+    fields["q"].widget = forms.TextInput(
+        attrs={"type": "search", "placeholder": "Words in name, problem, benefits…"}
+    )
+    if with_catalogue:
+        fields["tool"].label = "Tool"
+        fields["tool"].widget = forms.TextInput(
+            attrs={"list": "tool-names", "placeholder": "Tool name", "autocomplete": "off"}
+        )
+        fields["capability"].label = "Capability"
+        fields["capability"].widget = forms.Select(
+            choices=[
+                ("", "Any capability"),
+                *((c.slug, c.name) for c in Capability.objects.only("slug", "name")),
+            ]
+        )
+        fields["goal"].label = "Strategic goal"
+        fields["goal"].widget = forms.Select(
+            choices=[
+                ("", "Any goal"),
+                *((str(g.pk), g.title) for g in StrategicGoal.objects.only("pk", "title")),
+            ]
+        )
+
+
+def _ordering(request: HttpRequest) -> str:
+    requested = request.GET.get("ordering", "").strip()
+    return requested if requested.lstrip("-") in ORDERING_FIELDS else DEFAULT_ORDERING
+
+
+def _columns(current: str) -> list[dict[str, Any]]:
+    columns = []
+    for label, field in LIST_COLUMNS:
+        sort = None
+        if field not in ORDERING_FIELDS:
+            field = None
+        if field and current.lstrip("-") == field:
+            sort = "descending" if current.startswith("-") else "ascending"
+        columns.append(
+            {
+                "label": label,
+                "field": field,
+                "sort": sort,
+                "next": f"-{field}" if sort == "ascending" else field,
+            }
+        )
+    return columns
+
+
+def _export_url(request: HttpRequest) -> str:
+    try:
+        base = reverse("project-export")
+    except NoReverseMatch:
+        base = "/api/v1/projects/export/"
+    params = request.GET.copy()
+    params.pop("page", None)
+    params["format"] = "csv"
+    return f"{base}?{params.urlencode()}"
+
+
+def _project_list_page(
+    request: HttpRequest,
+    *,
+    template: str,
+    units: Iterable[BusinessUnit],
+    scope_unit_ids: set[int] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> HttpResponse:
+    archived = request.GET.get("archived") == "true"
+    queryset = selectors.project_list(user=request.user, include_archived=archived)
+    if archived:
+        queryset = queryset.filter(archived_at__isnull=False)
+    if scope_unit_ids is not None:
+        queryset = queryset.filter(business_unit_id__in=scope_unit_ids)
+    filterset = ProjectFilterSet(request.GET or None, queryset=queryset, request=request)
+    _decorate_filter_form(filterset.form, units=units)
+    ordering = _ordering(request)
+    results = filterset.qs.order_by(ordering, "id")
+    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    active_filters = [
+        key
+        for key, values in request.GET.lists()
+        if key not in {"page", "ordering"} and any(v.strip() for v in values)
+    ]
+    context = {
+        "filterset": filterset,
+        "form": filterset.form,
+        "page": page,
+        "projects": page.object_list,
+        "matched": page.paginator.count,
+        "total": queryset.count() if active_filters else page.paginator.count,
+        "filtered": bool(active_filters),
+        "archived": archived,
+        "columns": _columns(ordering),
+        "ordering": ordering,
+        "export_url": _export_url(request),
+        "tool_names": Tool.objects.values_list("name", flat=True).order_by("name"),
+        "can_register": can_register(request.user),
+        **(extra or {}),
+    }
+    return render(request, template, context)
+
+
 @login_required
+@require_GET
+def project_list(request: HttpRequest) -> HttpResponse:
+    """The registry: every project the user may see, filtered like the API."""
+    return _project_list_page(
+        request,
+        template="portfolio/project_list.html",
+        units=BusinessUnit.objects.only("pk", "name", "code").order_by("name"),
+    )
+
+
+@login_required
+@require_GET
+def project_ours(request: HttpRequest) -> HttpResponse:
+    """The projects of the user's own units (and their sub-units)."""
+    unit_ids = roles.member_unit_ids(request.user)
+    return _project_list_page(
+        request,
+        template="portfolio/project_ours.html",
+        units=BusinessUnit.objects.filter(pk__in=unit_ids).only("pk", "name", "code"),
+        scope_unit_ids=unit_ids,
+        extra={"has_units": bool(unit_ids)},
+    )
+
+
+# --- Project page --------------------------------------------------------------------------------
+
+FK_FIELDS = {"business_unit": "unit", "owner": "user", "executive_sponsor": "user"}
+MILESTONE_FIELDS = ("stage", "review_status", "risk_tier", "visibility", "business_unit")
+ACTION_LABELS = {
+    "project.registered": "Registered",
+    "project.updated": "Updated",
+    "project.archived": "Archived",
+    "project.restored": "Restored",
+    "project.imported": "Imported",
+}
+
+
+def _action_label(action: str) -> str:
+    if action in ACTION_LABELS:
+        return ACTION_LABELS[action]
+    return action.replace("project.", "").replace(".", " ").replace("_", " ").capitalize()
+
+
+def _field_label(name: str) -> str:
+    try:
+        field = Project._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name.replace("_", " ").capitalize()
+    return str(getattr(field, "verbose_name", name)).capitalize()
+
+
+def _lookups(events: Iterable[AuditEvent]) -> dict[str, dict[Any, str]]:
+    """Names for the unit and user ids mentioned in these events (two queries at most)."""
+    wanted: dict[str, set[Any]] = {"unit": set(), "user": set()}
+    for event in events:
+        for name, kind in FK_FIELDS.items():
+            change = (event.changes or {}).get(name)
+            if isinstance(change, dict):
+                wanted[kind].update(v for v in change.values() if isinstance(v, int))
+    found: dict[str, dict[Any, str]] = {"unit": {}, "user": {}}
+    if wanted["unit"]:
+        found["unit"] = {
+            u.pk: u.name for u in BusinessUnit.objects.filter(pk__in=wanted["unit"]).only("name")
+        }
+    if wanted["user"]:
+        user_model = get_user_model()
+        found["user"] = {
+            u.pk: u.get_username() for u in user_model.objects.filter(pk__in=wanted["user"])
+        }
+    return found
+
+
+def _format_value(name: str, value: Any, lookups: Mapping[str, Mapping[Any, str]]) -> str:
+    """A stored (audit or snapshot) value as a person reads it."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if name in FK_FIELDS:
+        return lookups.get(FK_FIELDS[name], {}).get(value, f"#{value}")
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    try:
+        field = Project._meta.get_field(name)
+    except FieldDoesNotExist:
+        field = None
+    if name == "techniques" and isinstance(value, list):
+        labels = dict(Project.Technique.choices)
+        return ", ".join(str(labels.get(v, v)) for v in value)
+    if field is not None and getattr(field, "choices", None):
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(field, models.DateTimeField) and isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            return value
+    if isinstance(field, models.DecimalField):
+        try:
+            return f"{Decimal(str(value)):,.2f}"
+        except InvalidOperation:
+            return str(value)
+    return str(value)
+
+
+def _change_rows(event: AuditEvent, lookups: Mapping[str, Mapping[Any, str]]) -> list[dict]:
+    rows = []
+    for name, change in (event.changes or {}).items():
+        if isinstance(change, dict) and {"before", "after"} <= change.keys():
+            before, after = change["before"], change["after"]
+        else:
+            before, after = None, change
+        rows.append(
+            {
+                "field": _field_label(name),
+                "before": _format_value(name, before, lookups),
+                "after": _format_value(name, after, lookups),
+            }
+        )
+    return rows
+
+
+def _milestone(event: AuditEvent, lookups: Mapping[str, Mapping[Any, str]]) -> dict[str, Any]:
+    changes = event.changes or {}
+    details = [
+        f"{_field_label(name)}: {_format_value(name, changes[name].get('before'), lookups)}"
+        f" → {_format_value(name, changes[name].get('after'), lookups)}"
+        for name in MILESTONE_FIELDS
+        if isinstance(changes.get(name), dict) and event.action != "project.registered"
+    ]
+    return {"event": event, "label": _action_label(event.action), "details": details}
+
+
+def _milestone_q() -> Q:
+    condition = ~Q(action="project.updated")
+    for name in MILESTONE_FIELDS:
+        condition |= Q(changes__has_key=name)
+    return condition
+
+
+@login_required
+@require_GET
 def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     project = selectors.project_get(user=request.user, pk=pk)
-    history = selectors.project_history(user=request.user, project=project)[:50]
-    return render(
-        request,
-        "portfolio/project_detail.html",
-        {"project": project, "history": history},
+    events = selectors.project_history(user=request.user, project=project)
+    history = Paginator(events, HISTORY_PAGE_SIZE).get_page(request.GET.get("history_page"))
+    milestones = list(events.filter(_milestone_q())[:TIMELINE_LENGTH])[::-1]
+    page_events = list(history.object_list)
+    lookups = _lookups([*page_events, *milestones])
+    for event in page_events:
+        event.rows = _change_rows(event, lookups)  # type: ignore[attr-defined]
+        event.label = _action_label(event.action)  # type: ignore[attr-defined]
+    alignments = (
+        GoalAlignment.objects.filter(project=project)
+        .exclude(status=GoalAlignment.Status.REJECTED)
+        .select_related("goal")
+        .order_by("goal__title")
     )
+    context = {
+        "project": project,
+        "history": history,
+        "history_events": page_events,
+        "timeline": [_milestone(e, lookups) for e in milestones],
+        "alignments": alignments,
+        "can_edit": roles.can_edit_project(request.user, project),
+        "tools": list(project.tools.all()),
+        "capabilities": list(project.capabilities.all()),
+        "techniques": _format_value("techniques", project.techniques, {}),
+    }
+    return render(request, "portfolio/project_detail.html", context)
+
+
+def _version(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _set_archived(request: HttpRequest, pk: int, *, archived: bool) -> HttpResponse:
+    project = selectors.project_get(user=request.user, pk=pk)
+    if not roles.can_edit_project(request.user, project):
+        raise PermissionDenied("You may not change this project.")
+    service = services.project_archive if archived else services.project_restore
+    verb = "archived" if archived else "restored"
+    try:
+        service(
+            actor=request.user,
+            project=project,
+            expected_version=_version(request.POST.get("version")),
+        )
+    except services.StaleVersion:
+        messages.error(
+            request,
+            f"Someone changed this project since you opened it, so it was not {verb}. "
+            "The page now shows the current version; check it and try again.",
+        )
+    except services.VersionRequired:
+        messages.error(request, f"The request did not say which version you read; not {verb}.")
+    else:
+        messages.success(request, f"The project was {verb}.")
+    return redirect("portfolio:project-detail", pk=project.pk)
+
+
+@login_required
+@require_POST
+def project_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    return _set_archived(request, pk, archived=True)
+
+
+@login_required
+@require_POST
+def project_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    return _set_archived(request, pk, archived=False)
+
+
+# --- Register and edit ---------------------------------------------------------------------------
+
+
+def _add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Attach a service's ValidationError to the form's fields (or the form, when unknown)."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            target = name if name in form.fields else None
+            for error in errors:
+                form.add_error(target, error)
+    else:
+        form.add_error(None, exc)
+
+
+def _comparable(name: str, value: Any) -> Any:
+    """Values of the form and of the stored project in one shape, for the conflict table."""
+    if isinstance(value, models.Model):
+        return value.pk
+    if name in ("tools", "capabilities"):
+        return sorted(str(item) for item in value or [])
+    if isinstance(value, list):
+        return sorted(str(item) for item in value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return value.normalize()
+    if value in ("", None):
+        return None
+    return value
+
+
+def _conflicts(form: ProjectForm, current: Project) -> list[dict[str, str]]:
+    """Fields where the stored project now differs from what the user submitted."""
+    rows = []
+    mine = form.service_data()
+    wanted_units = {current.business_unit_id}
+    wanted_users = {current.owner_id, current.executive_sponsor_id}
+    for name in ("business_unit", "owner", "executive_sponsor"):
+        value = mine.get(name)
+        if isinstance(value, BusinessUnit):
+            wanted_units.add(value.pk)
+        elif value is not None:
+            wanted_users.add(value.pk)
+    lookups = {
+        "unit": {u.pk: u.name for u in BusinessUnit.objects.filter(pk__in=wanted_units)},
+        "user": {
+            u.pk: u.get_username()
+            for u in get_user_model().objects.filter(pk__in=[i for i in wanted_users if i])
+        },
+    }
+    for name, value in mine.items():
+        if name in ("tools", "capabilities"):
+            theirs = list(getattr(current, name).all())
+        else:
+            theirs = getattr(current, name if name not in FK_FIELDS else f"{name}_id")
+        a, b = _comparable(name, value), _comparable(name, theirs)
+        if a != b:
+            rows.append(
+                {
+                    "field": _field_label(name),
+                    "mine": _format_value(name, a, lookups),
+                    "current": _format_value(name, b, lookups),
+                }
+            )
+    return rows
+
+
+def _form_context(form: ProjectForm, project: Project | None, **extra: Any) -> dict[str, Any]:
+    return {
+        "form": form,
+        "project": project,
+        "similar_endpoint": "/api/v1/projects/similar/",
+        "show_justification": bool(
+            form["distinct_justification"].value() or form["distinct_justification"].errors
+        ),
+        **extra,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_create(request: HttpRequest) -> HttpResponse:
+    """Register an AI project ("Save as draft" keeps it at the idea stage, not submitted)."""
+    if not can_register(request.user):
+        raise PermissionDenied("You may register projects only for your own business units.")
+    if request.method == "POST":
+        form = ProjectForm(request.POST, user=request.user)
+        if form.is_valid():
+            data = form.service_data()
+            draft = request.POST.get("action") == "draft"
+            if draft:
+                data["stage"] = Project.Stage.IDEA
+            try:
+                project = services.project_register(actor=request.user, data=data)
+            except ValidationError as exc:
+                _add_service_errors(form, exc)
+            except PermissionDenied as exc:
+                form.add_error("business_unit", str(exc))
+            else:
+                messages.success(
+                    request,
+                    "Draft saved. It stays at the idea stage until you change it."
+                    if draft
+                    else "Project registered.",
+                )
+                return redirect(project)
+    else:
+        units = list(editable_units(request.user)[:2])
+        initial: dict[str, Any] = {"contact_email": request.user.email, "owner": request.user.pk}
+        if len(units) == 1:
+            initial["business_unit"] = units[0].pk
+        form = ProjectForm(user=request.user, initial=initial)
+    return render(request, "portfolio/project_form.html", _form_context(form, None))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    project = selectors.project_get(user=request.user, pk=pk)
+    if not roles.can_edit_project(request.user, project):
+        raise PermissionDenied("You may edit projects only of your own business units.")
+    status = 200
+    conflict: list[dict[str, str]] | None = None
+    current = project
+    if request.method == "POST":
+        # The form works on a copy: the service must see the project as it is stored.
+        form = ProjectForm(request.POST, instance=copy.copy(project), user=request.user)
+        if form.is_valid():
+            try:
+                updated = services.project_update(
+                    actor=request.user,
+                    project=project,
+                    expected_version=form.cleaned_data.get("version"),
+                    data=form.service_data(),
+                )
+            except services.StaleVersion:
+                current = selectors.project_get(user=request.user, pk=pk)
+                conflict = _conflicts(form, current)
+                data = request.POST.copy()
+                data["version"] = str(current.version)
+                form = ProjectForm(data, instance=copy.copy(current), user=request.user)
+                form.is_valid()
+                status = 409
+            except services.VersionRequired:
+                form.add_error(
+                    None,
+                    "The form did not say which version of the project you edited. "
+                    "Open the project again and redo your changes.",
+                )
+            except ValidationError as exc:
+                _add_service_errors(form, exc)
+            except PermissionDenied as exc:
+                form.add_error("business_unit", str(exc))
+            else:
+                messages.success(request, "Your changes were saved.")
+                return redirect(updated)
+    else:
+        form = ProjectForm(instance=copy.copy(project), user=request.user)
+    context = _form_context(form, current, conflict=conflict)
+    return render(request, "portfolio/project_form.html", context, status=status)
+
+
+# --- Import --------------------------------------------------------------------------------------
+
+
+def _import_formats() -> list[tuple[str, str]] | None:
+    """The importer's formats as (code, label), or None while the importer is not installed."""
+    try:
+        from portfolio.importers import FORMATS
+    except ImportError:
+        return None
+    choices = []
+    for code in FORMATS:
+        spec = FORMATS[code] if isinstance(FORMATS, Mapping) else None
+        label = (
+            spec
+            if isinstance(spec, str)
+            else getattr(spec, "label", None) or getattr(spec, "description", None) or code
+        )
+        choices.append((str(code), str(label)))
+    return choices
+
+
+def _require_importer(request: HttpRequest) -> None:
+    if not roles.can_manage_catalogue(request.user):
+        raise PermissionDenied("Only reviewers and admins import inventories.")
+
+
+def _import_jobs() -> QuerySet[ImportJob]:
+    """Import jobs without their file (selector candidate: `import_job_list`)."""
+    return ImportJob.objects.defer("content").select_related("created_by")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_upload(request: HttpRequest) -> HttpResponse:
+    _require_importer(request)
+    formats = _import_formats()
+    form = None
+    if formats is not None:
+        if request.method == "POST":
+            form = ImportForm(request.POST, request.FILES, formats=formats)
+            if form.is_valid():
+                upload = form.cleaned_data["file"]
+                try:
+                    job = services.import_job_create(
+                        actor=request.user,
+                        name=upload.name,
+                        content=upload.read(),
+                        fmt=form.cleaned_data["format"],
+                        skip_invalid=form.cleaned_data["skip_invalid"],
+                        dry_run=form.cleaned_data["dry_run"],
+                    )
+                except ValidationError as exc:
+                    _add_service_errors(form, exc)
+                else:
+                    return redirect("portfolio:import-detail", pk=job.pk)
+        else:
+            form = ImportForm(formats=formats)
+    context = {
+        "form": form,
+        "jobs": _import_jobs()[:RECENT_IMPORTS],
+        "max_mb": settings.MAESTRO_MAX_UPLOAD_MB,
+    }
+    return render(request, "portfolio/import_upload.html", context)
+
+
+FINISHED = {ImportJob.Status.SUCCEEDED, ImportJob.Status.REJECTED, ImportJob.Status.FAILED}
+
+
+@login_required
+@require_GET
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_importer(request)
+    job = get_object_or_404(_import_jobs(), pk=pk)
+    report = job.report or {}
+    context = {
+        "job": job,
+        "finished": job.status in FINISHED,
+        "report": report,
+        "errors": report.get("errors", []),
+    }
+    return render(request, "portfolio/import_detail.html", context)
+
+
+@never_cache
+@login_required
+@require_GET
+def import_status(request: HttpRequest, pk: int) -> JsonResponse:
+    _require_importer(request)
+    job = get_object_or_404(_import_jobs(), pk=pk)
+    return JsonResponse(
+        {
+            "id": job.pk,
+            "status": job.status,
+            "status_label": job.get_status_display(),
+            "progress_percent": job.progress_percent,
+            "processed_rows": job.processed_rows,
+            "total_rows": job.total_rows,
+            "finished": job.status in FINISHED,
+        }
+    )
+
+
+# --- Health --------------------------------------------------------------------------------------
 
 
 def _check_redis() -> str:
