@@ -98,8 +98,10 @@ class UnitChoiceField(forms.ModelChoiceField):
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 MONEY_WIDGET = forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"})
 
-# The form's sections, in order, as (id, title, intro, fields). Templates render from this.
-PROJECT_SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+# The form's sections, in order, as (id, title, intro, fields); a tuple of names inside the
+# fields is one row of fields side by side. Templates render from this.
+SectionFields = tuple[str | tuple[str, ...], ...]
+PROJECT_SECTIONS: tuple[tuple[str, str, str, SectionFields], ...] = (
     (
         "purpose",
         "Purpose",
@@ -110,7 +112,7 @@ PROJECT_SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "owners",
         "Owners",
         "Who is accountable for the project and whom to contact about it.",
-        ("owner", "executive_sponsor", "contact_email"),
+        (("owner", "executive_sponsor"), "contact_email"),
     ),
     (
         "data",
@@ -128,13 +130,13 @@ PROJECT_SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "stage",
         "Stage and dates",
         "Where the project is in its life and its topic area.",
-        ("stage", "topic_area", "date_initiated", "date_implemented", "date_retired"),
+        ("stage", "topic_area", ("date_initiated", "date_implemented", "date_retired")),
     ),
     (
         "value",
         "Cost and value",
         "Estimates are fine; they help compare projects across the organisation.",
-        ("annual_cost", "expected_annual_benefit", "people_affected"),
+        (("annual_cost", "expected_annual_benefit", "people_affected"),),
     ),
     (
         "visibility",
@@ -299,9 +301,20 @@ class ProjectForm(forms.ModelForm):
         return cleaned
 
     def sections(self) -> list[dict[str, Any]]:
+        """Sections of bound fields; each item is {"fields": [...], "row": bool}."""
         return [
-            {"id": key, "title": title, "intro": intro, "fields": [self[name] for name in names]}
-            for key, title, intro, names in PROJECT_SECTIONS
+            {
+                "id": key,
+                "title": title,
+                "intro": intro,
+                "items": [
+                    {"row": True, "fields": [self[name] for name in entry]}
+                    if isinstance(entry, tuple)
+                    else {"row": False, "fields": [self[entry]]}
+                    for entry in entries
+                ],
+            }
+            for key, title, intro, entries in PROJECT_SECTIONS
         ]
 
     def service_data(self) -> dict[str, Any]:

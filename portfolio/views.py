@@ -342,13 +342,10 @@ def _change_rows(event: AuditEvent, lookups: Mapping[str, Mapping[Any, str]]) ->
             before, after = change["before"], change["after"]
         else:
             before, after = None, change
-        rows.append(
-            {
-                "field": _field_label(name),
-                "before": _format_value(name, before, lookups),
-                "after": _format_value(name, after, lookups),
-            }
-        )
+        shown_before = _format_value(name, before, lookups)
+        shown_after = _format_value(name, after, lookups)
+        if shown_before != shown_after:  # e.g. None → "" on registration: nothing to read
+            rows.append({"field": _field_label(name), "before": shown_before, "after": shown_after})
     return rows
 
 

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from portfolio import roles
-from portfolio.forms import can_register
+from portfolio.forms import ProjectForm, can_register
 
 register = template.Library()
 
@@ -120,16 +120,18 @@ BADGE_TONES: dict[str, dict[str, str]] = {
 
 
 @register.simple_tag
-def badge(kind: str, value: str | None, label: str | None = None) -> SafeString:
-    """`{% badge "stage" project.stage project.get_stage_display %}`."""
+def badge(kind: str, value: str | None, label: str | None = None, prefix: str = "") -> SafeString:
+    """`{% badge "stage" project.stage project.get_stage_display %}`; `prefix="Risk: "` names
+    the status where no column heading does."""
     value = value or ""
     tone = BADGE_TONES.get(kind, {}).get(value, "neutral")
     text = label or (value.replace("_", " ").capitalize() if value else "Not assessed")
     return format_html(
-        '<span class="badge badge-{}" data-kind="{}" data-value="{}">{}</span>',
+        '<span class="badge badge-{}" data-kind="{}" data-value="{}">{}{}</span>',
         tone,
         kind,
         value or "none",
+        prefix,
         text,
     )
 
@@ -158,22 +160,18 @@ def first_input_id(field: BoundField) -> str:
     return str(field.id_for_label or field.auto_id)
 
 
-@register.filter
-def querystring_without(querydict: Any, names: str) -> str:
-    """The current query string without the given (comma-separated) parameters."""
-    params = querydict.copy()
-    for name in names.split(","):
-        params.pop(name.strip(), None)
-    return str(params.urlencode())
-
-
 SCROLLING_GROUPS = {"tools", "capabilities", "topic"}
+STACKED_GROUPS = {"visibility"}
 
 
 @register.filter
 def choices_layout(field: BoundField) -> str:
-    """Long catalogue lists scroll in a box; short choice groups flow in columns."""
-    return "scroll" if field.name in SCROLLING_GROUPS else "inline"
+    """Long catalogue lists scroll in a box; long labels stack; short groups flow in columns."""
+    if field.name in SCROLLING_GROUPS:
+        return "scroll"
+    if field.name in STACKED_GROUPS or not isinstance(field.form, ProjectForm):
+        return "stacked"
+    return "inline"
 
 
 @register.simple_tag(takes_context=True)

@@ -2,7 +2,8 @@
    While the user types the name, problem, benefits or outputs (debounced, 300 ms), POST the draft
    to the panel's data-endpoint and list the similar projects found, with their grade and reasons.
    The endpoint answers {"results": [{"project": {"id", "name", "business_unit": {"name"}, "stage"},
-   "score", "grade", "reasons": [...]}]}. A 404 (endpoint not deployed) hides the panel silently.
+   "score", "grade", "reasons": [...]}]}. A 404 or 405 (endpoint not deployed yet: the router
+   then takes "similar" for a project id) hides the panel silently.
    The "Why is yours different?" box appears once similar projects are shown. */
 (function () {
   "use strict";
@@ -191,7 +192,7 @@
       signal: controller ? controller.signal : undefined
     })
       .then(function (response) {
-        if (response.status === 404) {
+        if (response.status === 404 || response.status === 405) {
           disable();
           return null;
         }
