@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -67,7 +67,7 @@ class CommaSeparatedListField(forms.CharField):
 class YesNoUnknownWidget(forms.RadioSelect):
     """Three radio buttons for a nullable boolean: not known yet, yes, no."""
 
-    def __init__(self, attrs: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(
             attrs, choices=[("unknown", "Not known yet"), ("true", "Yes"), ("false", "No")]
         )
@@ -78,19 +78,19 @@ class YesNoUnknownWidget(forms.RadioSelect):
         return [mapping.get(value, "unknown")]
 
 
-class UserChoiceField(forms.ModelChoiceField):
+class UserChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Any) -> str:
         full = obj.get_full_name() if hasattr(obj, "get_full_name") else ""
         return f"{full} ({obj.get_username()})" if full else obj.get_username()
 
 
-class ToolChoiceField(forms.ModelMultipleChoiceField):
+class ToolChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Any) -> str:
         vendor = f" · {obj.vendor}" if obj.vendor else ""
         return f"{obj.name}{vendor} ({obj.get_sanction_status_display().lower()})"
 
 
-class UnitChoiceField(forms.ModelChoiceField):
+class UnitChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Any) -> str:
         return f"{obj.name} ({obj.code})"
 
@@ -147,7 +147,7 @@ PROJECT_SECTIONS: tuple[tuple[str, str, str, SectionFields], ...] = (
 )
 
 
-class ProjectForm(forms.ModelForm):
+class ProjectForm(forms.ModelForm):  # type: ignore[type-arg]
     """Register or edit a project. `version` carries the version the user read (edits only)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
@@ -276,14 +276,15 @@ class ProjectForm(forms.ModelForm):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["business_unit"].queryset = editable_units(user)
+        fields: dict[str, Any] = self.fields
+        fields["business_unit"].queryset = editable_units(user)
         people = get_user_model().objects.filter(is_active=True).order_by("username")
-        self.fields["owner"].queryset = people
-        self.fields["executive_sponsor"].queryset = people
-        self.fields["tools"].queryset = Tool.objects.order_by("name")
-        self.fields["capabilities"].queryset = Capability.objects.order_by("name")
-        self.fields["topic_area"].choices = [("", "Not specified"), *Project.TopicArea.choices]
-        self.fields["development_method"].choices = [
+        fields["owner"].queryset = people
+        fields["executive_sponsor"].queryset = people
+        fields["tools"].queryset = Tool.objects.order_by("name")
+        fields["capabilities"].queryset = Capability.objects.order_by("name")
+        fields["topic_area"].choices = [("", "Not specified"), *Project.TopicArea.choices]
+        fields["development_method"].choices = [
             ("", "Not decided yet"),
             *Project.DevelopmentMethod.choices,
         ]
@@ -291,7 +292,7 @@ class ProjectForm(forms.ModelForm):
             self.initial["version"] = self.instance.version
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         started, implemented = cleaned.get("date_initiated"), cleaned.get("date_implemented")
         if started and implemented and implemented < started:
             self.add_error("date_implemented", "This date is before the start date.")
@@ -343,7 +344,8 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args: Any, formats: Iterable[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["format"].choices = list(formats)
+        fields: dict[str, Any] = self.fields
+        fields["format"].choices = list(formats)
         mb = settings.MAESTRO_MAX_UPLOAD_MB
         self.fields["file"].help_text = self.fields["file"].help_text % {"mb": mb}
 

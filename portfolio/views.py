@@ -34,6 +34,7 @@ from portfolio.models import (
     Capability,
     GoalAlignment,
     ImportJob,
+    Membership,
     Project,
     StrategicGoal,
     Tool,
@@ -83,7 +84,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "sees_everything": roles.sees_everything(user),
         "is_reviewer": roles.is_reviewer(user),
         "is_executive": roles.is_executive(user),
-        "memberships": list(user.memberships.select_related("business_unit")),
+        "memberships": list(
+            Membership.objects.filter(user_id=user.pk or 0).select_related("business_unit")
+        ),
     }
     if unit_ids:
         ours = visible.filter(business_unit_id__in=unit_ids)
@@ -117,7 +120,7 @@ def _decorate_filter_form(
     form: forms.Form, *, units: Iterable[BusinessUnit], with_catalogue: bool = True
 ) -> None:
     """Friendlier widgets for the FilterSet's form: selects and checkboxes instead of ids."""
-    fields = form.fields
+    fields: dict[str, Any] = form.fields
     fields["unit"].label = "Business unit"
     fields["unit"].widget = forms.Select(
         choices=[("", "All units"), *((str(u.pk), f"{u.name} ({u.code})") for u in units)]
@@ -317,7 +320,7 @@ def _format_value(name: str, value: Any, lookups: Mapping[str, Mapping[Any, str]
         labels = dict(Project.Technique.choices)
         return ", ".join(str(labels.get(v, v)) for v in value)
     if field is not None and getattr(field, "choices", None):
-        return str(dict(field.flatchoices).get(value, value))
+        return str(dict(getattr(field, "flatchoices", ())).get(value, value))
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):
@@ -335,7 +338,9 @@ def _format_value(name: str, value: Any, lookups: Mapping[str, Mapping[Any, str]
     return str(value)
 
 
-def _change_rows(event: AuditEvent, lookups: Mapping[str, Mapping[Any, str]]) -> list[dict]:
+def _change_rows(
+    event: AuditEvent, lookups: Mapping[str, Mapping[Any, str]]
+) -> list[dict[str, str]]:
     rows = []
     for name, change in (event.changes or {}).items():
         if isinstance(change, dict) and {"before", "after"} <= change.keys():
@@ -446,7 +451,7 @@ def project_restore(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Register and edit ---------------------------------------------------------------------------
 
 
-def _add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+def _add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
     """Attach a service's ValidationError to the form's fields (or the form, when unknown)."""
     if hasattr(exc, "error_dict"):
         for name, errors in exc.error_dict.items():
@@ -551,7 +556,10 @@ def project_create(request: HttpRequest) -> HttpResponse:
                 return redirect(project)
     else:
         units = list(editable_units(request.user)[:2])
-        initial: dict[str, Any] = {"contact_email": request.user.email, "owner": request.user.pk}
+        initial: dict[str, Any] = {
+            "contact_email": getattr(request.user, "email", ""),
+            "owner": request.user.pk,
+        }
         if len(units) == 1:
             initial["business_unit"] = units[0].pk
         form = ProjectForm(user=request.user, initial=initial)
@@ -608,22 +616,22 @@ def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Import --------------------------------------------------------------------------------------
 
 
+# How the upload page names the importer's formats (unknown codes are shown as they are).
+FORMAT_LABELS = {
+    "omb-2023": "US federal AI use case inventory, 2023 (OMB)",
+    "omb-2024": "US federal AI use case inventory, 2024 (OMB)",
+    "omb-2025": "US federal AI use case inventory, 2025 (OMB)",
+    "maestro-csv": "Maestro CSV (an export of this registry)",
+}
+
+
 def _import_formats() -> list[tuple[str, str]] | None:
     """The importer's formats as (code, label), or None while the importer is not installed."""
     try:
         from portfolio.importers import FORMATS
     except ImportError:
         return None
-    choices = []
-    for code in FORMATS:
-        spec = FORMATS[code] if isinstance(FORMATS, Mapping) else None
-        label = (
-            spec
-            if isinstance(spec, str)
-            else getattr(spec, "label", None) or getattr(spec, "description", None) or code
-        )
-        choices.append((str(code), str(label)))
-    return choices
+    return [(str(code), FORMAT_LABELS.get(str(code), str(code))) for code in FORMATS]
 
 
 def _require_importer(request: HttpRequest) -> None:
@@ -640,6 +648,11 @@ def _import_jobs() -> QuerySet[ImportJob]:
 @require_http_methods(["GET", "POST"])
 def import_upload(request: HttpRequest) -> HttpResponse:
     _require_importer(request)
+    # Registers `portfolio.run_import_job` with Celery in this web process: with no broker the
+    # job runs here after commit, and Celery's autodiscovery only runs in workers. (Workaround:
+    # belongs in the app config or config/celery.py.)
+    import portfolio.tasks  # noqa: F401
+
     formats = _import_formats()
     form = None
     if formats is not None:

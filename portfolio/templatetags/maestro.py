@@ -184,6 +184,6 @@ def page_url(context: template.Context, number: int, param: str = "page") -> str
 
 
 @register.simple_tag
-def page_range(page: Page) -> list[int | str]:
+def page_range(page: Page) -> list[int | str]:  # type: ignore[type-arg]
     """Page numbers around the current one, with "…" for the gaps."""
     return list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
