@@ -355,13 +355,16 @@ def _change_rows(
 
 
 def _milestone(event: AuditEvent, lookups: Mapping[str, Mapping[Any, str]]) -> dict[str, Any]:
-    changes = event.changes or {}
-    details = [
-        f"{_field_label(name)}: {_format_value(name, changes[name].get('before'), lookups)}"
-        f" → {_format_value(name, changes[name].get('after'), lookups)}"
-        for name in MILESTONE_FIELDS
-        if isinstance(changes.get(name), dict) and event.action != "project.registered"
-    ]
+    """A timeline entry: the action and, for changes (not creations), what moved where."""
+    changes = {k: v for k, v in (event.changes or {}).items() if isinstance(v, dict)}
+    created = bool(changes) and all(c.get("before") is None for c in changes.values())
+    details = []
+    for name in MILESTONE_FIELDS if not created else ():
+        if name in changes:
+            before = _format_value(name, changes[name].get("before"), lookups)
+            after = _format_value(name, changes[name].get("after"), lookups)
+            if before != after:
+                details.append(f"{_field_label(name)}: {before} → {after}")
     return {"event": event, "label": _action_label(event.action), "details": details}
 
 
