@@ -1,0 +1,298 @@
+"""Judgement on the registry: risk assessments, reviews, frameworks, controls and their status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from governance import risk
+from portfolio.models import Project
+
+Tier = Project.RiskTier
+
+
+def validate_answers(value: Any) -> None:
+    try:
+        risk.answers_from_mapping(value)
+    except risk.InvalidAnswers as exc:
+        raise ValidationError(
+            [f"{key}: {message}" for key, message in exc.errors.items()], code="bad_answers"
+        ) from exc
+
+
+def validate_tiers(value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError("A list of tiers is expected.", code="bad_tiers")
+    unknown = sorted(set(value) - set(Tier.values))
+    if unknown:
+        raise ValidationError(f"Unknown tier(s): {', '.join(unknown)}.", code="bad_tiers")
+
+
+class RiskAssessment(models.Model):
+    """One filled-in questionnaire and what the rules made of it. Every assessment is kept."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="risk_assessments")
+    assessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="risk_assessments",
+    )
+    answers = models.JSONField(
+        validators=[validate_answers], help_text="The questionnaire answers (governance.risk)."
+    )
+    eu_tier = models.CharField("EU AI Act tier", max_length=16, choices=Tier.choices)
+    high_impact = models.BooleanField("high-impact (OMB M-25-21)", default=False)
+    rule = models.CharField(max_length=100, help_text="Code of the rule that decided the tier.")
+    rationale = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["project", "-created_at", "-id"], name="assessment_latest_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"Assessment #{self.pk} of {self.project}: {self.eu_tier}"
+
+
+class Review(models.Model):
+    """One pass of a project through the workflow; a re-submission starts a new pass (cycle)."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        IN_REVIEW = "in_review", "In review"
+        APPROVED = "approved", "Approved"
+        APPROVED_WITH_CONDITIONS = "approved_with_conditions", "Approved with conditions"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        REJECTED = "rejected", "Rejected"
+
+    OPEN = (Status.SUBMITTED, Status.IN_REVIEW)
+    DECISIONS = (
+        Status.APPROVED,
+        Status.APPROVED_WITH_CONDITIONS,
+        Status.CHANGES_REQUESTED,
+        Status.REJECTED,
+    )
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="reviews")
+    cycle = models.PositiveIntegerField(default=1, help_text="1 for the first pass, then 2, …")
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.SUBMITTED)
+    tier = models.CharField("tier at submission", max_length=16, choices=Tier.choices, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="submitted_reviews",
+    )
+    submitted_at = models.DateTimeField()
+    submission_note = models.TextField(blank=True)
+    due_date = models.DateField()
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_reviews",
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="decided_reviews",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "cycle"], name="review_unique_cycle"),
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=Q(status__in=["submitted", "in_review"]),
+                name="review_one_open_per_project",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "submitted",
+                        "in_review",
+                        "approved",
+                        "approved_with_conditions",
+                        "changes_requested",
+                        "rejected",
+                    ]
+                ),
+                name="review_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["submitted", "in_review"]) | Q(decided_at__isnull=False),
+                name="review_decided_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "due_date"], name="review_queue_idx"),
+            models.Index(fields=["project", "-decided_at"], name="review_project_decided_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review {self.cycle} of {self.project} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
+class ReviewComment(models.Model):
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="review_comments",
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=~Q(text=""), name="comment_not_empty")]
+
+    def __str__(self) -> str:
+        return f"Comment #{self.pk} on {self.review}"
+
+
+class ReviewCondition(models.Model):
+    """A condition of an approval: something the project team must do, by a date."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="conditions")
+    text = models.TextField()
+    due_date = models.DateField(null=True, blank=True)
+    met = models.BooleanField(default=False)
+    met_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conditions_marked_met",
+    )
+    met_at = models.DateTimeField(null=True, blank=True)
+    met_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(text=""), name="condition_not_empty"),
+            models.CheckConstraint(
+                condition=Q(met=False) | Q(met_at__isnull=False), name="condition_met_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class Framework(models.Model):
+    """A catalogue of obligations or practices (EU AI Act, NIST AI RMF, ISO/IEC 42001, OMB)."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=255)
+    version = models.CharField(max_length=50, blank=True)
+    description = models.TextField(blank=True)
+    url = models.URLField("source", blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Control(models.Model):
+    """One obligation, subcategory or control of a framework, in our own short words."""
+
+    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="controls")
+    identifier = models.CharField(max_length=50)
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    applies_to_tiers = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_tiers],
+        help_text='Risk tiers the control applies to, e.g. ["high", "limited"].',
+    )
+    high_impact_only = models.BooleanField(
+        default=False, help_text="Applies only to projects assessed high-impact (OMB M-25-21)."
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["framework__position", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["framework", "identifier"], name="control_unique_identifier"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.identifier} {self.title}"
+
+    def applies_to(self, *, tier: str, high_impact: bool) -> bool:
+        return tier in self.applies_to_tiers and (high_impact or not self.high_impact_only)
+
+
+class ControlStatus(models.Model):
+    """Where a project stands on one control, with the evidence and who said so when."""
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "not_started", "Not started"
+        IN_PROGRESS = "in_progress", "In progress"
+        MET = "met", "Met"
+        NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="control_statuses")
+    control = models.ForeignKey(Control, on_delete=models.CASCADE, related_name="statuses")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NOT_STARTED)
+    evidence_url = models.URLField("evidence link", max_length=1000, blank=True)
+    note = models.TextField("evidence or note", blank=True)
+    justification = models.TextField(
+        blank=True, help_text="Why the control does not apply (required for not applicable)."
+    )
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="control_statuses_set",
+    )
+    set_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "control statuses"
+        ordering = ["project_id", "control_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "control"], name="control_status_unique"),
+            models.CheckConstraint(
+                condition=~Q(status="not_applicable") | ~Q(justification=""),
+                name="control_status_na_justified",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} · {self.control.identifier}: {self.status}"
