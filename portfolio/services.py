@@ -72,6 +72,19 @@ PROJECT_FIELDS: tuple[str, ...] = (
     "extra",
 )
 PROJECT_M2M_FIELDS: tuple[str, ...] = ("tools", "capabilities")
+# A change to one of these (purpose, data, tools) sends an approved project back to review.
+MATERIAL_FIELDS = frozenset(
+    {
+        "name",
+        "problem",
+        "benefits",
+        "outputs",
+        "involves_pii",
+        "data_description",
+        "demographic_features",
+        "tools",
+    }
+)
 PROJECT_AUDITED_FIELDS: tuple[str, ...] = (
     *PROJECT_FIELDS,
     *PROJECT_M2M_FIELDS,
@@ -179,6 +192,14 @@ def project_update(
     locked.save()
     _set_m2m(locked, data)
     changes = audit.diff(before, audit.snapshot(locked, PROJECT_AUDITED_FIELDS))
+    if MATERIAL_FIELDS & changes.keys() and locked.review_status in (
+        Project.ReviewStatus.APPROVED,
+        Project.ReviewStatus.APPROVED_WITH_CONDITIONS,
+    ):
+        changed = Project.ReviewStatus.CHANGES_SINCE_APPROVAL
+        changes["review_status"] = {"before": locked.review_status, "after": changed.value}
+        locked.review_status = changed
+        locked.save(update_fields=["review_status"])
     audit.record(
         actor=actor,
         action="project.updated",
