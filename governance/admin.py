@@ -1,0 +1,172 @@
+"""Admin for every governance model.
+
+Catalogues and control statuses are saved through the services (so they are audited); the
+records of the workflow (assessments, reviews, comments, conditions) are read-only here: they
+change only through the workflow steps, which check roles and states.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
+
+from governance import services
+from governance.models import (
+    Control,
+    ControlStatus,
+    Framework,
+    Review,
+    ReviewComment,
+    ReviewCondition,
+    RiskAssessment,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(RiskAssessment)
+class RiskAssessmentAdmin(ReadOnlyAdmin):
+    list_display = ["project", "eu_tier", "high_impact", "rule", "assessor", "created_at"]
+    list_filter = ["eu_tier", "high_impact"]
+    search_fields = ["project__name", "rule", "rationale"]
+    list_select_related = ["project", "assessor"]
+    date_hierarchy = "created_at"
+
+
+class ReviewCommentInline(ReadOnlyInline):
+    model = ReviewComment
+    fields = readonly_fields = ("author", "text", "created_at")
+
+
+class ReviewConditionInline(ReadOnlyInline):
+    model = ReviewCondition
+    fields = readonly_fields = ("text", "due_date", "met", "met_by", "met_at", "met_note")
+
+
+@admin.register(Review)
+class ReviewAdmin(ReadOnlyAdmin):
+    list_display = [
+        "project",
+        "cycle",
+        "status",
+        "tier",
+        "reviewer",
+        "submitted_at",
+        "due_date",
+        "decided_at",
+    ]
+    list_filter = ["status", "tier"]
+    search_fields = ["project__name", "decision_note", "submission_note"]
+    list_select_related = ["project", "reviewer"]
+    date_hierarchy = "submitted_at"
+    inlines = [ReviewConditionInline, ReviewCommentInline]
+
+
+@admin.register(ReviewComment)
+class ReviewCommentAdmin(ReadOnlyAdmin):
+    list_display = ["review", "author", "created_at"]
+    search_fields = ["text", "review__project__name"]
+    list_select_related = ["review__project", "author"]
+
+
+@admin.register(ReviewCondition)
+class ReviewConditionAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "review", "due_date", "met", "met_by", "met_at"]
+    list_filter = ["met"]
+    search_fields = ["text", "review__project__name"]
+    list_select_related = ["review__project", "met_by"]
+
+
+class _CatalogueAdmin(admin.ModelAdmin):
+    save_service: Any = None
+    fields_saved: tuple[str, ...] = ()
+    kwarg = ""
+
+    def save_model(
+        self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool
+    ) -> None:
+        names = form.changed_data if change else list(form.cleaned_data)
+        data = {n: form.cleaned_data[n] for n in names if n in self.fields_saved}
+        # The form has already copied its values onto `obj`; the service diffs a fresh copy.
+        instance = type(obj).objects.get(pk=obj.pk) if change else type(obj)()
+        saved = type(self).save_service(actor=request.user, data=data, **{self.kwarg: instance})
+        obj.pk = saved.pk
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Framework)
+class FrameworkAdmin(_CatalogueAdmin):
+    list_display = ["name", "code", "version", "position"]
+    search_fields = ["name", "code"]
+    save_service = staticmethod(services.framework_save)
+    fields_saved = services.FRAMEWORK_FIELDS
+    kwarg = "framework"
+
+
+@admin.register(Control)
+class ControlAdmin(_CatalogueAdmin):
+    list_display = ["identifier", "title", "framework", "applies_to_tiers", "high_impact_only"]
+    list_filter = ["framework", "high_impact_only"]
+    search_fields = ["identifier", "title", "description"]
+    list_select_related = ["framework"]
+    save_service = staticmethod(services.control_save)
+    fields_saved = services.CONTROL_FIELDS
+    kwarg = "control"
+
+
+@admin.register(ControlStatus)
+class ControlStatusAdmin(admin.ModelAdmin):
+    list_display = ["project", "control", "status", "set_by", "set_at"]
+    list_filter = ["status", "control__framework"]
+    search_fields = ["project__name", "control__identifier", "note", "justification"]
+    list_select_related = ["project", "control", "set_by"]
+    autocomplete_fields = ["project"]
+    fields = ["project", "control", "status", "evidence_url", "note", "justification"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["project", "control"] if obj else []
+
+    def save_model(
+        self, request: HttpRequest, obj: ControlStatus, form: forms.ModelForm, change: bool
+    ) -> None:
+        saved = services.control_status_set(
+            actor=request.user,
+            project=obj.project,
+            control=obj.control,
+            status=form.cleaned_data["status"],
+            evidence_url=form.cleaned_data.get("evidence_url") or "",
+            note=form.cleaned_data.get("note") or "",
+            justification=form.cleaned_data.get("justification") or "",
+        )
+        obj.pk = saved.pk
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
