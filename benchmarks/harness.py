@@ -185,6 +185,14 @@ def flush_database() -> None:
     call_command("flush", interactive=False, verbosity=0)
 
 
+def analyze_database() -> None:
+    """Refresh the planner's statistics (VACUUM ANALYZE on PostgreSQL, ANALYZE on SQLite)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+
+
 @dataclass(frozen=True)
 class ChildRun:
     exit_code: int
