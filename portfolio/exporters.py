@@ -73,12 +73,12 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if hasattr(value, "isoformat"):
-        return value.isoformat()
+        return str(value.isoformat())
     return str(value)
 
 
 def _user(user: Any) -> str:
-    return user.get_username() if user is not None else ""
+    return str(user.get_username()) if user is not None else ""
 
 
 def _names(manager: Any) -> list[str]:
@@ -114,14 +114,14 @@ def _maestro_row(project: Project, units: _Units) -> list[str]:
 
 
 # Maestro values → 2025 shorthand codes (the importer reads them back).
-_STAGE_2025 = {
+_STAGE_2025: dict[str, str] = {
     Project.Stage.IDEA: "Pre-deployment",
     Project.Stage.DEVELOPMENT: "Pre-deployment",
     Project.Stage.PILOT: "Pilot",
     Project.Stage.PRODUCTION: "Deployed",
     Project.Stage.RETIRED: "Retired",
 }
-_IMPACT_2025 = {
+_IMPACT_2025: dict[str, str] = {
     Project.OmbImpact.HIGH_IMPACT: "High-impact",
     Project.OmbImpact.PRESUMED_NOT_HIGH: "Presumed High-Impact, but Not High-impact",
     Project.OmbImpact.NOT_HIGH: "Not High-impact",
@@ -131,7 +131,7 @@ _IMPACT_2025 = {
     Project.OmbImpact.RIGHTS_AND_SAFETY: "High-impact",
     Project.OmbImpact.NEITHER: "Not High-impact",
 }
-_TOPIC_2025 = {
+_TOPIC_2025: dict[str, str] = {
     Project.TopicArea.ADMINISTRATIVE: "Administrative Functions",
     Project.TopicArea.CYBERSECURITY: "Cybersecurity",
     Project.TopicArea.EMERGENCY: "Emergency Management",
@@ -149,7 +149,7 @@ _TOPIC_2025 = {
     Project.TopicArea.EDUCATION_WORKFORCE: "Other",
     Project.TopicArea.OTHER: "Other",
 }
-_CLASSIFICATION_2025 = {
+_CLASSIFICATION_2025: dict[str, str] = {
     Project.Technique.AGENTIC: "Agentic AI",
     Project.Technique.CLASSICAL_ML: "Classical ML",
     Project.Technique.COMPUTER_VISION: "Computer Vision",
@@ -158,7 +158,7 @@ _CLASSIFICATION_2025 = {
     Project.Technique.REINFORCEMENT_LEARNING: "Reinforcement Learning",
 }
 # The edition's single classification: the most specific technique a project names.
-_CLASSIFICATION_PRIORITY = (
+_CLASSIFICATION_PRIORITY: tuple[str, ...] = (
     Project.Technique.AGENTIC,
     Project.Technique.GENERATIVE,
     Project.Technique.REINFORCEMENT_LEARNING,
@@ -166,7 +166,7 @@ _CLASSIFICATION_PRIORITY = (
     Project.Technique.NLP,
     Project.Technique.CLASSICAL_ML,
 )
-_METHOD_2025 = {
+_METHOD_2025: dict[str, str] = {
     Project.DevelopmentMethod.VENDOR: "Vendor Purchased",
     Project.DevelopmentMethod.IN_HOUSE: "In-house Development",
     Project.DevelopmentMethod.BOTH: "Contracting and In House",

@@ -144,7 +144,7 @@ class Catalogue:
 
     def __init__(self) -> None:
         self._placeholders = itertools.count(-1, -1)
-        self._journal: list[Callable[[], None]] = []
+        self._journal: list[Callable[[], object]] = []
         self.units: dict[str, UnitEntry] = {
             code: UnitEntry(id=pk, code=code, name=name)
             for pk, code, name in BusinessUnit.objects.values_list("id", "code", "name")
@@ -406,15 +406,15 @@ class Catalogue:
                 ],
                 batch_size=CREATE_BATCH,
             )
-            for entry, user in zip(users, created_users, strict=True):
-                entry.id, entry.new = user.pk, False
+            for user_entry, user in zip(users, created_users, strict=True):
+                user_entry.id, user_entry.new = user.pk, False
 
         capabilities = self.capabilities_new()
         created_capabilities = Capability.objects.bulk_create(
             [Capability(name=e.name, slug=e.extra) for e in capabilities], batch_size=CREATE_BATCH
         )
-        for entry, capability in zip(capabilities, created_capabilities, strict=True):
-            entry.id, entry.new = capability.pk, False
+        for capability_entry, capability in zip(capabilities, created_capabilities, strict=True):
+            capability_entry.id, capability_entry.new = capability.pk, False
 
         tools = self.tools_new()
         created_tools = Tool.objects.bulk_create(
@@ -429,8 +429,8 @@ class Catalogue:
             ],
             batch_size=CREATE_BATCH,
         )
-        for entry, tool in zip(tools, created_tools, strict=True):
-            entry.id, entry.new, entry.aliases_changed = tool.pk, False, False
+        for tool_entry, tool in zip(tools, created_tools, strict=True):
+            tool_entry.id, tool_entry.new, tool_entry.aliases_changed = tool.pk, False, False
 
         changed = [e for e in self.tools_by_name.values() if e.aliases_changed]
         if changed:
@@ -447,8 +447,8 @@ class Catalogue:
                 ["aliases", "updated_at"],
                 batch_size=UPDATE_BATCH,
             )
-            for entry in changed:
-                entry.aliases_changed = False
+            for changed_entry in changed:
+                changed_entry.aliases_changed = False
 
 
 # --- Identities ----------------------------------------------------------------------------------
@@ -707,6 +707,9 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+_PROJECT_FIELDS = {field.name: field for field in Project._meta.concrete_fields}
+
+
 def _snapshot(project: Project, tools: list[str], capabilities: list[str]) -> dict[str, Any]:
     """`audit.snapshot` of a project without queries: relations as ids, m2m as sorted names."""
     data: dict[str, Any] = {}
@@ -716,7 +719,7 @@ def _snapshot(project: Project, tools: list[str], capabilities: list[str]) -> di
         elif name == "capabilities":
             data[name] = sorted(capabilities)
         else:
-            model_field = project._meta.get_field(name)
+            model_field = _PROJECT_FIELDS[name]
             value = getattr(project, model_field.attname)
             data[name] = value if model_field.is_relation else _json_value(value)
     return data
@@ -772,7 +775,7 @@ def _apply(run: _Run, row: ParsedRow, plan: Plan, project: Project | None) -> _C
         if row.archived == ARCHIVE_KEEP:
             project.archived_at = project.archived_at or timezone.now()
         else:
-            project.archived_at = row.archived  # type: ignore[assignment]
+            project.archived_at = row.archived if isinstance(row.archived, dt.datetime) else None
     if row.tools_replace:
         tools = list(plan.tools)
     elif plan.tools:
