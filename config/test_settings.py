@@ -1,5 +1,7 @@
 """Settings for the test suite: the normal settings with faster hashing and a test outbox."""
 
+import os
+
 from config.settings import *  # noqa: F403
 from config.settings import BASE_DIR, DATABASES, REST_FRAMEWORK
 
@@ -19,4 +21,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a worker process can share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}
+    # One file per test run, so that parallel runs on one machine do not share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(BASE_DIR / "var" / f"test-db-{os.getpid()}.sqlite3")
+    }
