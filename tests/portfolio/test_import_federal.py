@@ -1,18 +1,16 @@
-"""Importing the real federal AI use case inventories (2023, 2024) and a synthetic 2025 file."""
+"""Importing the real 2023 federal AI use case inventory and a synthetic 2025 file (the 2024
+inventory has its own module: it is imported once for all its tests)."""
 
 from __future__ import annotations
 
 import codecs
 import csv
-import io
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from portfolio.exporters import export_rows
 from portfolio.importers import ImportReport, run_import
-from portfolio.importers.omb2024 import LONG_HEADERS
 from portfolio.models import AuditEvent, BusinessUnit, Project, Tool
 
 INVENTORIES = Path(__file__).resolve().parents[2] / "portfolio" / "fixtures" / "inventories"
@@ -127,141 +125,6 @@ def test_one_changed_row_is_exactly_one_update_with_its_diff(tmp_path):
     assert set(event.changes) == {"problem"}
     assert event.changes["problem"]["after"] == "A rewritten description of this use case."
     assert event.request_id == report.run_id
-
-
-# --- 2024 ----------------------------------------------------------------------------------------
-
-
-def test_2024_inventory_gives_2133_projects_under_41_agencies():
-    progress: list[tuple[int, int]] = []
-
-    report = import_file(INVENTORY_2024, "omb-2024", progress=lambda d, t: progress.append((d, t)))
-
-    assert (report.created, report.updated, report.unchanged, report.rejected) == (2133, 0, 0, 0)
-    assert Project.objects.count() == 2133
-    agencies = BusinessUnit.objects.filter(parent=None)
-    assert agencies.count() == 41
-    assert set(agencies.values_list("code", flat=True)) >= {"HHS", "DOJ", "VA", "STATE", "PRC"}
-    # Bureaus are children of their agency; "Department of Veterans Affairs " (trailing space)
-    # is the same agency as "Department of Veterans Affairs".
-    assert BusinessUnit.objects.get(code="VA").name == "Department of Veterans Affairs"
-    assert BusinessUnit.objects.filter(parent__code="DOJ", code="DOJ:fbi").exists()
-    assert not BusinessUnit.objects.filter(parent__isnull=False, children__isnull=False).exists()
-    assert AuditEvent.objects.count() == report.created + report.updated
-    assert progress[-1] == (2133, 2133)
-    assert len(progress) >= 2133 // 500
-
-
-def test_2024_mapping_spot_checks():
-    import_file(INVENTORY_2024, "omb-2024")
-
-    rows = read_rows(INVENTORY_2024)
-    header = rows[0]
-    first = dict(zip(header, rows[1], strict=True))
-    project = Project.objects.get(
-        name=first["2_use_case_name"], business_unit__code__startswith=first["3_abr"]
-    )
-    assert project.problem == first["11_purpose_benefits"].strip()
-    assert project.benefits == ""
-    assert project.outputs == first["12_outputs"].strip()
-    assert project.import_key and len(project.import_key) == 40
-    # Every non-empty unmapped column is kept under its short name.
-    for column, value in first.items():
-        if value.strip() and column in {"23_contract_piids", "41_system_name", "54_key_risks"}:
-            assert project.extra[column] == value.strip()
-
-    topics = set(Project.objects.values_list("topic_area", flat=True))
-    assert {"law_enforcement", "health", "administrative", "service_delivery", ""} <= topics
-    assert Project.objects.filter(omb_impact="rights_and_safety").count() == 195
-    assert Project.objects.filter(omb_impact="rights").count() == 131  # "Rights-Impacting\n"
-    assert Project.objects.filter(omb_impact="safety").count() == 25  # both spellings
-    too_new = Project.objects.filter(extra__has_key="17_impact_type")
-    assert too_new.count() == 21 and not too_new.exclude(omb_impact="").exists()
-    assert Project.objects.filter(development_method="vendor").count() == 485
-    assert Project.objects.filter(development_method="in_house").count() == 454
-    assert Project.objects.filter(development_method="both").count() == 208
-    assert Project.objects.filter(involves_pii=True).count() == 175
-    assert Project.objects.filter(involves_pii=False).count() == 874
-    assert Project.objects.filter(stage="retired").count() == 147
-    # Implausible dates (7/15/1905) are dropped into extra, the row is kept.
-    old = Project.objects.filter(extra__21_date_retired="7/15/1905")
-    assert old.count() == 8 and not old.exclude(date_retired=None).exists()
-    # Demographic features from JSON lists and comma lists.
-    featured = Project.objects.exclude(demographic_features=[])
-    assert featured.exists()
-    assert all(isinstance(f, list) for f in featured.values_list("demographic_features", flat=True))
-    assert any("Age" in f for f in featured.values_list("demographic_features", flat=True))
-    # Techniques inferred from the texts; well-known products linked as tools.
-    techniques = Project.objects.values_list("techniques", flat=True)
-    assert sum("generative" in t for t in techniques) > 100
-    copilot = Tool.objects.get(name="Microsoft 365 Copilot")
-    assert copilot.sanction_status == Tool.SanctionStatus.UNREVIEWED
-    assert copilot.projects.values("business_unit__parent").distinct().count() >= 5
-
-
-def test_2024_identical_names_stay_distinct_projects():
-    import_file(INVENTORY_2024, "omb-2024")
-
-    same = Project.objects.filter(name="Generative AI Usage", business_unit__code__startswith="ED")
-    assert same.count() == 51
-    assert len(set(same.values_list("import_key", flat=True))) == 51
-
-
-def test_2024_reimport_is_idempotent():
-    import_file(INVENTORY_2024, "omb-2024")
-
-    out = io.StringIO()
-    call_command("import_inventory", "--format", "omb-2024", str(INVENTORY_2024), stdout=out)
-
-    assert out.getvalue().strip().splitlines()[-1] == (
-        "created: 0, updated: 0, unchanged: 2133, rejected: 0"
-    )
-    assert AuditEvent.objects.count() == 2133
-    assert Project.objects.count() == 2133
-
-
-def official_2024_file(path: Path) -> Path:
-    """The 2024 inventory as OMB publishes it: long question headers, repeated "If Other,
-    please explain." headers, Windows-1252."""
-    rows = read_rows(INVENTORY_2024)
-    long = dict(LONG_HEADERS)
-    rows[0] = [long[column] for column in rows[0]]
-    assert rows[0].count("If Other, please explain.") == 9
-    return write_rows(path, rows, encoding="cp1252")
-
-
-def test_2024_official_headers_and_windows_1252_import_the_same(tmp_path):
-    official = official_2024_file(tmp_path / "official.csv")
-    with pytest.raises(UnicodeDecodeError):
-        official.read_bytes().decode("utf-8")
-    import_file(INVENTORY_2024, "omb-2024")
-
-    report = import_file(official, "omb-2024")
-
-    assert (report.created, report.updated, report.unchanged) == (0, 0, 2133)
-
-
-def test_2024_official_file_into_an_empty_registry(tmp_path):
-    official = official_2024_file(tmp_path / "official.csv")
-
-    report = import_file(official, "omb-2024")
-
-    assert report.created == 2133
-    project = Project.objects.filter(extra__has_key="35_question_type").first()
-    assert project is not None
-    assert "’" in "".join(Project.objects.values_list("outputs", flat=True))
-
-
-def test_2023_then_2024_share_agencies():
-    import_file(INVENTORY_2023, "omb-2023")
-    report = import_file(INVENTORY_2024, "omb-2024")
-
-    assert report.created == 2133
-    assert BusinessUnit.objects.filter(parent=None).count() == 41
-    state = BusinessUnit.objects.get(code="STATE")
-    assert state.projects.count() + Project.objects.filter(business_unit__parent=state).count() == (
-        31 + 51
-    )
 
 
 # --- 2025 (synthetic, from the data dictionary) -------------------------------------------------
