@@ -124,7 +124,7 @@ def main() -> int:
 
     size = 10_000 if harness.quick() else 100_000
     samples = 50 if harness.quick() else 200
-    budget_s = 10 if harness.quick() else 30
+    budget_s = 10 if harness.quick() else 20
 
     probe = Client()
     probe.force_login(_users_probe())
