@@ -8,7 +8,8 @@
 The PostgreSQL database (`maestro_bench` on 127.0.0.1:5432, user postgres, by default) is dropped
 and created again before each script and dropped at the end. Figures are printed as they come,
 summarised in a table, and written to benchmarks/out/results.json. Timings never fail the run;
-the exit status is non-zero only when a script crashed.
+the exit status is non-zero only when a script exited non-zero (a crash, by the convention of the
+harness; see docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -41,6 +44,7 @@ class ScriptResult:
     seconds: float
     peak_rss_mb: float
     figures: list[dict[str, Any]] = field(default_factory=list)
+    output_tail: list[str] = field(default_factory=list)
 
 
 class Postgres:
@@ -114,6 +118,63 @@ def discover(only: list[str]) -> list[Path]:
     return chosen
 
 
+# A figure line printed by a script that does not use the harness:
+# "name: value unit (target ≤ 10 s…)" or "name: skipped: reason".
+_FIGURE_LINE = re.compile(
+    r"^(?P<name>[A-Za-z][\w.\-]*): (?:(?P<skipped>skipped): (?P<reason>.*)|"
+    r"(?P<value>-?\d+(?:\.\d+)?|yes|no)(?: (?P<unit>[^\s(\[]+))?"
+    r"(?:\s*\(target (?P<cmp>≤|<=|≥|>=) (?P<target>-?\d+(?:\.\d+)?)[^)]*\))?)"
+)
+
+
+def parse_figure_lines(script: str, lines: list[str]) -> list[dict[str, Any]]:
+    figures = []
+    for line in lines:
+        match = _FIGURE_LINE.match(line.rstrip())
+        if match is None:
+            continue
+        if match["skipped"]:
+            figures.append(
+                {
+                    "script": script,
+                    "name": match["name"],
+                    "value": None,
+                    "unit": "",
+                    "target": None,
+                    "comparison": "≤",
+                    "status": "skipped",
+                    "note": match["reason"],
+                }
+            )
+            continue
+        raw = match["value"]
+        value: float | str = raw if raw in {"yes", "no"} else float(raw)
+        target = float(match["target"]) if match["target"] else None
+        at_least = match["cmp"] in {"≥", ">="}
+        status = "info"
+        if target is not None and isinstance(value, float):
+            status = "ok" if (value >= target if at_least else value <= target) else "over"
+        figures.append(
+            {
+                "script": script,
+                "name": match["name"],
+                "value": value,
+                "unit": match["unit"] or "",
+                "target": target,
+                "comparison": "≥" if at_least else "≤",
+                "status": status,
+                "note": "",
+            }
+        )
+    return figures
+
+
+def _echo(stream: IO[str], lines: list[str]) -> None:
+    for line in stream:
+        print(line, end="", flush=True)
+        lines.append(line)
+
+
 def run_script(script: Path, *, database_url: str, quick: bool, timeout: float) -> ScriptResult:
     with tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False) as handle:
         figures_path = Path(handle.name)
@@ -124,8 +185,20 @@ def run_script(script: Path, *, database_url: str, quick: bool, timeout: float) 
         "MAESTRO_BENCH_QUICK": "1" if quick else "0",
         "PYTHONUNBUFFERED": "1",
     }
+    args = [sys.executable, str(script), *(["--quick"] if quick else [])]
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=env)
+    process = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    )
+    output: list[str] = []
+    echo = threading.Thread(target=_echo, args=(process.stdout, output), daemon=True)
+    echo.start()
     deadline = started + timeout
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -139,18 +212,22 @@ def run_script(script: Path, *, database_url: str, quick: bool, timeout: float) 
         time.sleep(0.1)
     process.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
+    echo.join(timeout=5)
     figures = [
         json.loads(line)
         for line in figures_path.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
     figures_path.unlink(missing_ok=True)
+    if not figures:  # a script without the harness: read its figure lines
+        figures = parse_figure_lines(script.stem, output)
     return ScriptResult(
         script=script.stem,
         exit_code=process.returncode,
         seconds=seconds,
         peak_rss_mb=usage.ru_maxrss / 1024,
         figures=figures,
+        output_tail=[line.rstrip("\n") for line in output[-60:]],
     )
 
 
@@ -159,7 +236,7 @@ def _value(figure: dict[str, Any]) -> str:
     if figure["status"] in {"skipped", "failed"}:
         return figure["status"]
     if isinstance(value, float):
-        value = f"{value:.0f}" if abs(value) >= 100 else f"{value:.2f}".rstrip("0").rstrip(".")
+        value = f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
     return f"{value} {figure['unit']}".strip()
 
 
@@ -190,7 +267,9 @@ def summary(results: list[ScriptResult]) -> str:
                     note[:70],
                 )
             )
-        state = "ok" if result.exit_code == 0 else f"CRASHED (exit {result.exit_code})"
+        state = "ok" if result.exit_code == 0 else f"exit {result.exit_code}"
+        if not result.figures:
+            state += ", no figure lines (see its output)"
         rows.append(
             (
                 result.script,
