@@ -288,6 +288,8 @@ class ProjectControlViewSet(_GovernanceViewSet):
     serializer_class = ProjectControlSerializer
     filter_backends: list[Any] = []
     lookup_value_regex = r"\d+"
+    # Items are computed per project, not a queryset: no OPTIONS metadata (405).
+    metadata_class = None
 
     def _project(self) -> Any:
         return portfolio_selectors.project_get(

@@ -56,6 +56,16 @@ def actor_label(actor: AbstractBaseUser | AnonymousUser | None) -> str:
     return actor.get_username()
 
 
+def concerned_project_id(target: models.Model) -> int | None:
+    """The project an audited object belongs to: itself, its `project`, or its review's."""
+    if target._meta.label_lower == "portfolio.project":
+        return int(target.pk)
+    project_id = getattr(target, "project_id", None)
+    if project_id is None and getattr(target, "review_id", None) is not None:
+        project_id = getattr(target.review, "project_id", None)  # type: ignore[attr-defined]
+    return int(project_id) if project_id is not None else None
+
+
 def build_event(
     *,
     actor: AbstractBaseUser | AnonymousUser | None,
@@ -75,6 +85,7 @@ def build_event(
         target_id=str(target.pk),
         target_repr=str(target)[:500],
         business_unit_id=unit_id,
+        project_id=concerned_project_id(target),
         changes=dict(changes),
         request_id=request_id if request_id is not None else current_request_id(),
     )

@@ -378,6 +378,11 @@ class AuditEvent(models.Model):
     business_unit = models.ForeignKey(
         BusinessUnit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The project the event concerns (itself, or its assessment, review, alignment, control…),
+    # so that a project's history shows governance steps too.
+    project = models.ForeignKey(
+        "Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
     changes = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -65,9 +65,7 @@ def project_history(*, user: User, project: Project) -> QuerySet[AuditEvent]:
     """Audit events of a project the user can see (callers get the project via project_get)."""
     if not roles.can_view_project(user, project):
         raise Http404("No such project.")
-    return AuditEvent.objects.filter(
-        target_type=Project._meta.label_lower, target_id=str(project.pk)
-    ).select_related("actor")
+    return AuditEvent.objects.filter(project_id=project.pk).select_related("actor")
 
 
 def audit_event_list(*, user: User) -> QuerySet[AuditEvent]:

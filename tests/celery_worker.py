@@ -17,6 +17,7 @@ import pytest
 from celery import current_app
 from django.db import connection
 from django.test import override_settings
+from kombu import pools
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BROKER = "redis://127.0.0.1:6379/15"
@@ -68,6 +69,7 @@ def _reset_connections() -> None:
         current_app._pool.force_close_all()
         current_app._pool = None
     current_app.amqp._producer_pool = None
+    pools.reset()
 
 
 @contextmanager
