@@ -26,5 +26,6 @@ urlpatterns = [
     path("api/v1/auth/token/", portfolio_api.TokenSignInView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("governance.urls")),
     path("", include("portfolio.urls")),
 ]

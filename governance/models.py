@@ -296,3 +296,251 @@ class ControlStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project} · {self.control.identifier}: {self.status}"
+
+
+# --- Metric results ------------------------------------------------------------------------------
+
+
+class MetricRun(models.Model):
+    """One computation of the portfolio metrics; also the lock that keeps two runs apart."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", "Full recomputation"
+        INCREMENTAL = "incremental", "Incremental (recent changes)"
+        SNAPSHOT = "snapshot", "Daily snapshot"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (another run was in progress)"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    counts = models.JSONField(default=dict, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    scheduled_for = models.DateField(
+        null=True, blank=True, help_text="The day a scheduled run stands for (catch-up once)."
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["kind", "status", "-started_at"], name="metricrun_kind_idx")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "scheduled_for"],
+                condition=Q(scheduled_for__isnull=False) & ~Q(status="skipped"),
+                name="metricrun_one_per_scheduled_day",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} run {self.pk} ({self.status})"
+
+
+class MetricLock(models.Model):
+    """One row per metric kind, locked (select_for_update nowait) while a run of it is going."""
+
+    name = models.CharField(max_length=32, unique=True)
+    holder = models.ForeignKey(MetricRun, null=True, blank=True, on_delete=models.SET_NULL)
+    acquired_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OverlapPair(models.Model):
+    """Two projects that overlap, as the latest run found them; reviewers confirm or dismiss."""
+
+    class Grade(models.TextChoices):
+        DUPLICATE = "duplicate", "Duplicate"
+        OVERLAPPING = "overlapping", "Overlapping"
+        COMPLEMENTARY = "complementary", "Complementary"
+
+    class ReviewStatus(models.TextChoices):
+        OPEN = "open", "Open"
+        CONFIRMED = "confirmed", "Confirmed"
+        DISMISSED = "dismissed", "Dismissed"
+
+    project_a = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    project_b = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    grade = models.CharField(max_length=16, choices=Grade.choices)
+    cross_unit = models.BooleanField(default=False)
+    reasons = models.JSONField(default=list, blank=True)
+    review_status = models.CharField(
+        max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.OPEN
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+    last_run = models.ForeignKey(MetricRun, null=True, blank=True, on_delete=models.SET_NULL)
+    current = models.BooleanField(
+        default=True, help_text="Found by the latest run (reviewed pairs are kept when not)."
+    )
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-score", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project_a", "project_b"], name="overlap_pair_unique"),
+            models.CheckConstraint(
+                condition=Q(project_a__lt=models.F("project_b")), name="overlap_pair_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__gte=0) & Q(score__lte=1), name="overlap_pair_score_0_1"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project_b"], name="overlap_pair_b_idx"),
+            models.Index(fields=["current", "cross_unit", "-score"], name="overlap_pair_list_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_a_id} ~ {self.project_b_id} ({self.grade}, {self.score:.2f})"
+
+
+class OverlapCluster(models.Model):
+    """A group of overlapping projects from one run, with its consolidation case."""
+
+    run = models.ForeignKey(MetricRun, on_delete=models.CASCADE, related_name="clusters")
+    key = models.CharField(max_length=64, help_text="Stable across runs for the same members.")
+    label = models.CharField(max_length=255)
+    members = models.ManyToManyField(Project, related_name="overlap_clusters")
+    business_units = models.ManyToManyField(
+        "portfolio.BusinessUnit", related_name="overlap_clusters"
+    )
+    size = models.PositiveIntegerField(default=0)
+    unit_count = models.PositiveIntegerField(default=0)
+    combined_cost = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    consolidation_estimate = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    lead_project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cross_unit = models.BooleanField(default=False)
+    hygiene = models.BooleanField(
+        default=False, help_text="Duplicates inside one unit (registry hygiene)."
+    )
+    reasons = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-consolidation_estimate", "-size", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "key"], name="overlap_cluster_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.size} projects)"
+
+
+class MetricSnapshot(models.Model):
+    """A metric's value for one scope on one day, for trends (idempotent by metric/scope/date)."""
+
+    metric = models.CharField(max_length=64)
+    scope = models.CharField(max_length=128, help_text='"portfolio", "unit:<id>", "goal:<id>" …')
+    date = models.DateField()
+    value = models.FloatField()
+    payload = models.JSONField(default=dict, blank=True)
+    run = models.ForeignKey(MetricRun, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["metric", "scope", "date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric", "scope", "date"], name="metric_snapshot_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric}[{self.scope}] {self.date}: {self.value}"
+
+
+class SimilarityIndexBlob(models.Model):
+    """The prebuilt similar-project index of a run (bytes from `SimilarityIndex.to_bytes`)."""
+
+    run = models.OneToOneField(MetricRun, on_delete=models.CASCADE, related_name="index")
+    data = models.BinaryField()
+    project_count = models.PositiveIntegerField(default=0)
+    built_through = models.DateTimeField(
+        help_text="Projects changed after this are added to the index when it is loaded."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"index of run {self.run_id} ({self.project_count} projects)"
+
+
+# --- Notifications -------------------------------------------------------------------------------
+
+
+class WebhookEndpoint(models.Model):
+    """An outbound webhook (Slack, Teams, Jira …): events are POSTed as HMAC-signed JSON."""
+
+    class Event(models.TextChoices):
+        PROJECT_REGISTERED = "project.registered", "Project registered"
+        PROJECT_UPDATED = "project.updated", "Project updated"
+        REVIEW_DECIDED = "review.decided", "Review decided"
+
+    name = models.CharField(max_length=255)
+    url = models.URLField(max_length=1000)
+    secret = models.CharField(max_length=255, help_text="Key of the X-Maestro-Signature HMAC.")
+    events = models.JSONField(default=list, help_text="Event names delivered to this endpoint.")
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, with every attempt's outcome (the delivery log)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (gave up)"
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=64)
+    event_id = models.UUIDField()
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "event_id"], name="webhook_delivery_once_per_event"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_pending_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint} ({self.status})"

@@ -472,3 +472,32 @@ class OutboxMessage(models.Model):
     def __str__(self) -> str:
         state = "dispatched" if self.dispatched_at else "pending"
         return f"{self.task_name}{tuple(self.args)} ({state})"
+
+
+class ToolAdoption(models.Model):
+    """A business unit's use of a tool for a task (e.g. the OMB commercial-AI list), registered
+    project or not: the basis of the shadow-AI view."""
+
+    business_unit = models.ForeignKey(
+        BusinessUnit, on_delete=models.CASCADE, related_name="tool_adoptions"
+    )
+    tool = models.ForeignKey(Tool, on_delete=models.CASCADE, related_name="adoptions")
+    task = models.CharField(max_length=500, help_text="What the tool is used for.")
+    estimated_users = models.CharField(max_length=64, blank=True, help_text='A band, e.g. "1-100".')
+    raw_name = models.CharField(
+        max_length=500, blank=True, help_text="The product name as the source spelled it."
+    )
+    source = models.CharField(max_length=64, blank=True, help_text='e.g. "omb-2025-cots".')
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["business_unit__name", "tool__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business_unit", "tool", "task"], name="tool_adoption_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.business_unit.code} uses {self.tool} for {self.task[:40]}"

@@ -1,0 +1,7 @@
+"""Governance pages (review desk, overlaps, dashboards)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "governance"
+
+urlpatterns: list = []
