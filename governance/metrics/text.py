@@ -1,0 +1,744 @@
+"""Text similarity: normalisation, terms, sparse TF-IDF and top-k nearest neighbours.
+
+The pipeline for one document (a project's name, problem, benefits and outputs):
+
+1. Unicode NFKC, accents stripped, lower case.
+2. Words are ``[a-z0-9]+`` runs. Tool names and their aliases become one canonical term per
+   tool (``m365 copilot``, ``copilot for microsoft 365`` → the term of *Microsoft 365
+   Copilot*), and a small table of domain phrases is normalised (``optical character
+   recognition`` → ``ocr``).
+3. English and domain stop words ("ai", "purpose", "benefits", …)
+   and one-letter words are dropped; the rest are Porter-stemmed (tool terms are not).
+   Optionally adjacent pairs of kept words become bigram terms.
+4. Term weight = (1 + ln tf) × idf, with tf the field-weighted count and
+   idf = ln((1 + N) / (1 + df)) + 1 over the N documents the model was fitted on; rows are
+   L2-normalised so that a dot product is a cosine in [0, 1].
+
+`top_k_neighbours` finds, for every row, its k most similar other rows without a dense n × n
+matrix: the matrix is multiplied by its transpose one chunk of rows at a time and only the best
+k entries of each row above a floor are kept, so memory is O(chunk × n + n × k).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import chain, pairwise, repeat
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from governance.metrics.facts import ProjectFacts, ToolFacts
+from governance.metrics.stemming import porter_stem
+
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+ENGLISH_STOP_WORDS = _word_set(
+    """a about above across after again against all almost along already also although always
+    am among an and another any are around as at be became because become been before being
+    below between both but by can cannot could did do does doing done down during each either
+    else enough etc even ever every few for from further had has have having he her here hers
+    herself him himself his how however i ie if in into is it its itself just least less many
+    may me might more most much must my myself neither no nor not now of off often on once one
+    only onto or other others our ours ourselves out over own per rather same several shall she
+    should since so some such than that the their theirs them themselves then there therefore
+    these they this those though through throughout thus to together too toward towards under
+    until up upon us very via was we well were what whatever when where whether which while who
+    whom whose why will with within without would yet you your yours yourself yourselves"""
+)
+
+# Words that every AI-project description carries, intake-form boilerplate such as
+# "Purpose: … Expected benefits: …" and life-cycle notes ("this use case is retired"): they say
+# nothing about what a project does (the stage is a field of its own).
+DOMAIN_STOP_WORDS = _word_set(
+    """ai artificial intelligence ml use used uses using usage case cases purpose purposes
+    expected benefit benefits intended project projects tool tools system systems output outputs
+    solution solutions new help helps allow allows enable enables provide provides retired
+    inactive discontinued decommissioned"""
+)
+
+# Domain phrases and spellings normalised to one term. Kept small and general; tool names are
+# handled by the tool catalogue, not here.
+DEFAULT_PHRASES: Mapping[str, str] = {
+    "optical character recognition": "ocr",
+    "optical character reader": "ocr",
+    "natural language processing": "nlp",
+    "natural language understanding": "nlu",
+    "natural language generation": "nlg",
+    "large language models": "llm",
+    "large language model": "llm",
+    "llms": "llm",
+    "generative artificial intelligence": "genai",
+    "generative ai": "genai",
+    "gen ai": "genai",
+    "speech to text": "speechtotext",
+    "speech-to-text": "speechtotext",
+    "voice to text": "speechtotext",
+    "voice-to-text": "speechtotext",
+    "automatic speech recognition": "speechtotext",
+    "speech recognition": "speechtotext",
+    "text to speech": "texttospeech",
+    "text-to-speech": "texttospeech",
+    "robotic process automation": "rpa",
+    "intelligent document processing": "idp",
+    "computer vision": "computervision",
+    "machine vision": "computervision",
+    "chat bot": "chatbot",
+    "chat-bot": "chatbot",
+    "virtual agents": "virtualagent",
+    "virtual agent": "virtualagent",
+    "virtual assistant": "virtualagent",
+    "machine learning": "ml",
+}
+
+# A seed catalogue of widely used commercial AI products and their usual spellings. The tool
+# catalogue of the registry (`ToolFacts`) is merged over it: a catalogue entry with the same
+# canonical name wins, its aliases are added.
+DEFAULT_TOOLS: tuple[ToolFacts, ...] = (
+    ToolFacts(
+        "Microsoft 365 Copilot",
+        "Microsoft",
+        (
+            "m365 copilot",
+            "microsoft 365 copilot",
+            "copilot for microsoft 365",
+            "copilot for m365",
+            "copilot for ms 365",
+            "office 365 copilot",
+            "microsoft copilot",
+            "ms copilot",
+        ),
+    ),
+    ToolFacts("GitHub Copilot", "Microsoft", ("github copilot",)),
+    ToolFacts(
+        "Microsoft Security Copilot",
+        "Microsoft",
+        ("copilot for security", "microsoft copilot for security", "security copilot"),
+    ),
+    ToolFacts("Azure OpenAI", "Microsoft", ("azure openai", "azure open ai")),
+    ToolFacts("Azure AI Speech", "Microsoft", ("azure ai speech", "azure speech")),
+    ToolFacts("ChatGPT", "OpenAI", ("chatgpt", "chat gpt")),
+    ToolFacts("Whisper", "OpenAI", ("openai whisper",)),
+    ToolFacts("Gemini", "Google", ("google gemini",)),
+    ToolFacts("Claude", "Anthropic", ("anthropic claude",)),
+    ToolFacts("Amazon Transcribe", "Amazon", ("aws transcribe", "amazon transcribe")),
+    ToolFacts("Amazon Textract", "Amazon", ("textract",)),
+    ToolFacts("Amazon Rekognition", "Amazon", ("rekognition",)),
+    ToolFacts("Grammarly", "Grammarly", ("grammarly",)),
+    ToolFacts("Westlaw", "Thomson Reuters", ("westlaw", "westlaw edge", "westlaw precision")),
+    ToolFacts("CoCounsel", "Thomson Reuters", ("cocounsel", "casetext")),
+    ToolFacts("Lexis+ AI", "LexisNexis", ("lexis+ ai", "lexis +ai", "lexis+", "lexis")),
+    ToolFacts("ServiceNow", "ServiceNow", ("servicenow", "service now", "now assist")),
+    ToolFacts("UiPath", "UiPath", ("uipath", "ui path")),
+    ToolFacts("ABBYY FineReader", "ABBYY", ("abbyy", "finereader")),
+    ToolFacts("Adobe Acrobat", "Adobe", ("adobe acrobat", "adobe pro", "acrobat pro")),
+    ToolFacts("Otter.ai", "Otter.ai", ("otter.ai", "otter ai")),
+    ToolFacts("Webex", "Cisco", ("webex",)),
+    ToolFacts("Veritone", "Veritone", ("veritone",)),
+    ToolFacts("Axon Evidence", "Axon", ("evidence.com", "axon")),
+    ToolFacts("ArcGIS", "Esri", ("arcgis",)),
+    ToolFacts("Palantir", "Palantir", ("palantir",)),
+    ToolFacts("Tableau", "Salesforce", ("tableau",)),
+    ToolFacts("Salesforce Einstein", "Salesforce", ("salesforce einstein", "einstein gpt")),
+    ToolFacts("Power Virtual Agents", "Microsoft", ("power virtual agents", "copilot studio")),
+    ToolFacts("Form Recognizer", "Microsoft", ("form recognizer", "document intelligence")),
+)
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+# A term is shown as its most frequent word among the first texts analysed (enough to be
+# stable, and counting every word of a large portfolio would cost more than it tells).
+WORD_COUNT_TEXTS = 20_000
+_SPACES = re.compile(r"\s+")
+TOOL_TERM_PREFIX = "tool"
+_MISSING: Any = object()
+
+
+@lru_cache(maxsize=100_000)
+def slug(text: str) -> str:
+    """Lower-case alphanumerics only: the term of a tool or capability name."""
+    return "".join(_TOKEN.findall(normalise(text)))
+
+
+def fold(text: str) -> str:
+    """NFKC, accents stripped, lower case (whitespace kept as it is)."""
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return text.lower()
+
+
+def normalise(text: str) -> str:
+    """NFKC, accents stripped, lower case, whitespace collapsed."""
+    return _SPACES.sub(" ", fold(text)).strip()
+
+
+def tokens(text: str) -> list[str]:
+    """The ``[a-z0-9]+`` words of folded text."""
+    return _TOKEN.findall(fold(text))
+
+
+Sequence_ = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Tool catalogue and phrase table, applied to the words of a text in one pass.
+
+    Every alias of a tool becomes the tool's term (``tool`` + slug of its canonical name);
+    `tool_terms` maps that term back to the canonical name, so that reasons can name the tool
+    ("both use Westlaw"). Aliases and phrases are matched as word sequences, longest first, so
+    "microsoft 365 copilot" wins over "microsoft copilot" and punctuation or line breaks inside
+    a name do not matter.
+    """
+
+    tools: tuple[ToolFacts, ...] = DEFAULT_TOOLS
+    phrases: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PHRASES))
+    tool_terms: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    protected: frozenset[str] = field(init=False, repr=False, compare=False)
+    tool_vendors: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    canonical_tools: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    _sequences: Mapping[str, tuple[tuple[Sequence_, Sequence_], ...]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        replacements: dict[Sequence_, Sequence_] = {}
+        tool_terms: dict[str, str] = {}
+        vendors: dict[str, str] = {}
+        for tool in self.tools:
+            term = TOOL_TERM_PREFIX + slug(tool.name)
+            if term == TOOL_TERM_PREFIX:
+                continue
+            tool_terms[term] = tool.name
+            vendors[tool.name] = tool.vendor
+            for alias in (tool.name, *tool.aliases):
+                words = tuple(tokens(alias))
+                if words:
+                    replacements.setdefault(words, (term,))
+        for phrase, target in self.phrases.items():
+            words = tuple(tokens(phrase))
+            if words:
+                replacements.setdefault(words, tuple(tokens(target)))
+        by_first: dict[str, list[tuple[Sequence_, Sequence_]]] = {}
+        for alias_words, replaced in replacements.items():
+            by_first.setdefault(alias_words[0], []).append((alias_words, replaced))
+        sequences = {
+            first: tuple(sorted(options, key=lambda o: (-len(o[0]), o[0])))
+            for first, options in by_first.items()
+        }
+        protected = set(tool_terms)
+        for replaced in replacements.values():
+            protected.update(replaced)
+        object.__setattr__(self, "tool_terms", tool_terms)
+        object.__setattr__(self, "protected", frozenset(protected))
+        object.__setattr__(self, "tool_vendors", vendors)
+        canonical: dict[str, str] = {}
+        for tool in self.tools:
+            for alias in (tool.name, *tool.aliases):
+                canonical.setdefault(slug(alias), tool.name)
+        object.__setattr__(self, "canonical_tools", canonical)
+        object.__setattr__(self, "_sequences", sequences)
+
+    @classmethod
+    def with_catalogue(cls, catalogue: Iterable[ToolFacts]) -> Lexicon:
+        """The default tools overridden and extended by the registry's catalogue."""
+        merged: dict[str, ToolFacts] = {slug(tool.name): tool for tool in DEFAULT_TOOLS}
+        for tool in catalogue:
+            key = slug(tool.name)
+            previous = merged.get(key)
+            aliases = tuple(dict.fromkeys((*tool.aliases, *(previous.aliases if previous else ()))))
+            merged[key] = ToolFacts(tool.name, tool.vendor, aliases, tool.sanction_status)
+        return cls(tools=tuple(merged[key] for key in sorted(merged)))
+
+    def apply(self, words: list[str]) -> list[str]:
+        """The words with tool aliases and phrases replaced by their terms."""
+        sequences = self._sequences
+        hits = [i for i, word in enumerate(words) if word in sequences]
+        if not hits:
+            return words
+        out: list[str] = []
+        position = 0
+        for i in hits:
+            if i < position:
+                continue
+            for alias, replacement in sequences[words[i]]:
+                size = len(alias)
+                if tuple(words[i : i + size]) == alias:
+                    out.extend(words[position:i])
+                    out.extend(replacement)
+                    position = i + size
+                    break
+        out.extend(words[position:])
+        return out
+
+    def tools_in(self, text: str) -> frozenset[str]:
+        """Canonical names of the catalogue tools that the text mentions."""
+        terms = self.tool_terms
+        return frozenset(terms[w] for w in self.apply(tokens(text)) if w in terms)
+
+
+DEFAULT_LEXICON = Lexicon()
+
+
+@dataclass(frozen=True)
+class TextParams:
+    """How text becomes vectors. The defaults are the measured choice (docs/metrics.md)."""
+
+    name_weight: float = 1.0
+    problem_weight: float = 1.0
+    benefits_weight: float = 1.0
+    outputs_weight: float = 1.0
+    stem: bool = True
+    bigrams: bool = False
+    sublinear_tf: bool = True
+
+
+@dataclass(frozen=True)
+class Document:
+    """The text fields of one project (or of one query)."""
+
+    name: str = ""
+    problem: str = ""
+    benefits: str = ""
+    outputs: str = ""
+
+    @classmethod
+    def of(cls, project: ProjectFacts) -> Document:
+        return cls(project.name, project.problem, project.benefits, project.outputs)
+
+    def text(self) -> str:
+        return " \n ".join(f for f in (self.name, self.problem, self.benefits, self.outputs) if f)
+
+
+# How the single terms that the phrase table produces are shown to people.
+TERM_DISPLAY: Mapping[str, str] = {
+    "ocr": "OCR",
+    "nlp": "NLP",
+    "nlu": "NLU",
+    "nlg": "NLG",
+    "llm": "LLM",
+    "genai": "generative AI",
+    "speechtotext": "speech to text",
+    "texttospeech": "text to speech",
+    "rpa": "RPA",
+    "idp": "intelligent document processing",
+    "computervision": "computer vision",
+    "chatbot": "chatbot",
+    "virtualagent": "virtual agent",
+}
+
+
+class Analyzer:
+    """Turns text into terms (see the module docstring), with a per-word cache."""
+
+    def __init__(self, lexicon: Lexicon = DEFAULT_LEXICON, *, stem: bool = True) -> None:
+        self.lexicon = lexicon
+        self.stem = stem
+        self._stop = ENGLISH_STOP_WORDS | DOMAIN_STOP_WORDS
+        self._cache: dict[str, str | None] = {}
+        # The words seen for each term and how often, to show a term as its most frequent word.
+        self._words_of: dict[str, list[str]] = {}
+        self._word_counts: Counter[str] = Counter()
+        self._display: dict[str, str] = {}
+        self._counted_texts = 0
+
+    def _term(self, word: str) -> str | None:
+        term: str | None
+        if len(word) < 2 or word in self._stop:
+            term = None
+        elif word in self.lexicon.protected or not self.stem:
+            term = word
+        else:
+            term = porter_stem(word)
+            if term in self._stop:
+                term = None
+        self._cache[word] = term
+        if term is not None:
+            self._words_of.setdefault(term, []).append(word)
+        return term
+
+    def words(self, text: str) -> list[str | None]:
+        """The terms of the text in order, None where a stop word was (it breaks phrases)."""
+        if not text:
+            return []
+        words = self.lexicon.apply(tokens(text))
+        if self._counted_texts < WORD_COUNT_TEXTS:
+            self._counted_texts += 1
+            self._word_counts.update(words)
+        cache = self._cache
+        get = cache.get
+        term = self._term
+        return [
+            known if (known := get(word, _MISSING)) is not _MISSING else term(word)
+            for word in words
+        ]
+
+    def terms(self, text: str) -> list[str]:
+        return [w for w in self.words(text) if w is not None]
+
+    def display(self, term: str) -> str:
+        """A term as people read it: the tool's name, the phrase, or its shortest word."""
+        if " " in term:
+            return " ".join(self.display(part) for part in term.split(" "))
+        tool = self.lexicon.tool_terms.get(term)
+        if tool is not None:
+            return tool
+        shown = TERM_DISPLAY.get(term)
+        if shown is not None:
+            return shown
+        words = self._words_of.get(term)
+        if not words:
+            return self._display.get(term, term)
+        counts = self._word_counts
+        return min(words, key=lambda w: (-counts[w], len(w), w))
+
+    def set_display(self, mapping: Mapping[str, str]) -> None:
+        """How to show terms whose words this analyzer has not seen (a stored index)."""
+        self._display.update(mapping)
+
+    def analyse(self, document: Document, params: TextParams) -> tuple[dict[str, float], set[str]]:
+        """Field-weighted term counts and the set of two-word phrases of one document."""
+        counts: dict[str, float] = {}
+        phrases: set[str] = set()
+        for text, weight in (
+            (document.name, params.name_weight),
+            (document.problem, params.problem_weight),
+            (document.benefits, params.benefits_weight),
+            (document.outputs, params.outputs_weight),
+        ):
+            if not text or weight <= 0:
+                continue
+            words = self.words(text)
+            get = counts.get
+            for word, n in Counter(filter(None, words)).items():
+                counts[word] = get(word, 0.0) + n * weight
+            phrases.update(f"{a} {b}" for a, b in pairwise(words) if a and b and a != b)
+        if params.bigrams:
+            for phrase in phrases:
+                counts[phrase] = counts.get(phrase, 0.0) + 1.0
+        return counts, phrases
+
+
+def _tf(count: float, sublinear: bool) -> float:
+    if not sublinear:
+        return count
+    return 1.0 + math.log(count) if count >= 1.0 else count
+
+
+def _idf(df: int, n: int) -> float:
+    return math.log((1 + n) / (1 + df)) + 1.0
+
+
+class Fitted(NamedTuple):
+    """A fitted model with the rows of the documents it was fitted on."""
+
+    model: TextModel
+    matrix: sp.csr_matrix
+    phrases: sp.csr_matrix
+    # The canonical names of the catalogue tools each document mentions.
+    tools: list[frozenset[str]]
+
+
+class TextModel:
+    """A fitted vocabulary with idf weights.
+
+    `transform` gives L2-normalised CSR rows of term weights (`matrix`) and, for reasons and
+    labels only, rows of the document's two-word phrases weighted by their idf (`phrases`).
+    """
+
+    def __init__(
+        self,
+        terms: Sequence[str],
+        idf: FloatArray,
+        phrase_terms: Sequence[str],
+        phrase_idf: FloatArray,
+        params: TextParams,
+        lexicon: Lexicon = DEFAULT_LEXICON,
+    ) -> None:
+        self.terms: tuple[str, ...] = tuple(terms)
+        self.index: dict[str, int] = {term: i for i, term in enumerate(self.terms)}
+        self.idf = np.asarray(idf, dtype=np.float32)
+        self.phrase_terms: tuple[str, ...] = tuple(phrase_terms)
+        self.phrase_index: dict[str, int] = {p: i for i, p in enumerate(self.phrase_terms)}
+        self.phrase_idf = np.asarray(phrase_idf, dtype=np.float32)
+        self.params = params
+        self.analyzer = Analyzer(lexicon, stem=params.stem)
+
+    @classmethod
+    def fit(
+        cls,
+        documents: Sequence[Document],
+        params: TextParams | None = None,
+        lexicon: Lexicon = DEFAULT_LEXICON,
+    ) -> Fitted:
+        """Fit the vocabulary on the documents; return the model and their rows."""
+        params = params or TextParams()
+        analyzer = Analyzer(lexicon, stem=params.stem)
+        analysed = [analyzer.analyse(doc, params) for doc in documents]
+        df: Counter[str] = Counter()
+        phrase_df: Counter[str] = Counter()
+        for counts, phrases in analysed:
+            df.update(counts.keys())
+            phrase_df.update(phrases)
+        n = len(documents)
+        terms = sorted(df)
+        # A phrase seen once cannot be shared: it is left out of the phrase vocabulary.
+        phrase_terms = sorted(p for p, c in phrase_df.items() if c >= 2)
+        model = cls(
+            terms,
+            np.array([_idf(df[t], n) for t in terms], dtype=np.float32),
+            phrase_terms,
+            np.array([_idf(phrase_df[p], n) for p in phrase_terms], dtype=np.float32),
+            params,
+            lexicon,
+        )
+        model.analyzer = analyzer
+        tool_terms = lexicon.tool_terms
+        mentions = [
+            frozenset(tool_terms[t] for t in counts if t in tool_terms) for counts, _ in analysed
+        ]
+        return Fitted(
+            model,
+            model._matrix([a[0] for a in analysed]),
+            model._phrases([a[1] for a in analysed]),
+            mentions,
+        )
+
+    def transform(self, documents: Sequence[Document]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Rows for new documents; terms outside the fitted vocabulary are ignored."""
+        analysed = [self.analyzer.analyse(doc, self.params) for doc in documents]
+        return self._matrix([a[0] for a in analysed]), self._phrases([a[1] for a in analysed])
+
+    def _matrix(self, counts: Sequence[Mapping[str, float]]) -> sp.csr_matrix:
+        cols, lengths = _columns(self.index, [row.keys() for row in counts])
+        values = np.fromiter(
+            chain.from_iterable(row.values() for row in counts), dtype=np.float64, count=len(cols)
+        )
+        known = cols >= 0
+        if self.params.sublinear_tf:
+            values = np.where(values >= 1.0, 1.0 + np.log(np.maximum(values, 1.0)), values)
+        cols = cols[known]
+        data = values[known].astype(np.float32) * self.idf[cols]
+        matrix = sp.csr_matrix(
+            (data, cols.astype(np.int32), _indptr(lengths, known)),
+            shape=(len(counts), len(self.terms)),
+            dtype=np.float32,
+        )
+        matrix.sort_indices()
+        return l2_normalise(matrix)
+
+    def _phrases(self, phrase_sets: Sequence[set[str]]) -> sp.csr_matrix:
+        cols, lengths = _columns(self.phrase_index, phrase_sets)
+        known = cols >= 0
+        cols = cols[known]
+        matrix = sp.csr_matrix(
+            (self.phrase_idf[cols], cols.astype(np.int32), _indptr(lengths, known)),
+            shape=(len(phrase_sets), len(self.phrase_terms)),
+            dtype=np.float32,
+        )
+        matrix.sort_indices()
+        return matrix
+
+
+def _columns(index: Mapping[str, int], rows: Sequence[Iterable[str]]) -> tuple[IntArray, IntArray]:
+    """Column of every term of every row (-1 when unknown) and the number of terms per row."""
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))  # type: ignore[arg-type]
+    total = int(lengths.sum())
+    lookup = index.get
+    cols = np.fromiter(
+        map(lookup, chain.from_iterable(rows), repeat(-1)), dtype=np.int64, count=total
+    )
+    return cols, lengths
+
+
+def _indptr(lengths: IntArray, known: npt.NDArray[np.bool_]) -> IntArray:
+    """Row pointers after dropping the unknown terms."""
+    row_of = np.repeat(np.arange(lengths.size), lengths)
+    kept = np.bincount(row_of[known], minlength=lengths.size)
+    return np.concatenate(([0], np.cumsum(kept))).astype(np.int64)
+
+
+def l2_normalise(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows scaled to unit length (empty rows stay empty); a new matrix."""
+    matrix = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    squares = np.add.reduceat(
+        np.concatenate([matrix.data.astype(np.float64) ** 2, [0.0]]),
+        np.minimum(matrix.indptr[:-1], matrix.nnz),
+    )
+    squares[np.diff(matrix.indptr) == 0] = 0.0
+    norms = np.sqrt(squares)
+    norms[norms == 0] = 1.0
+    matrix.data /= np.repeat(norms, np.diff(matrix.indptr)).astype(np.float32)
+    return matrix
+
+
+def rowwise_dot(
+    left: sp.csr_matrix, right: sp.csr_matrix, rows: IntArray, cols: IntArray
+) -> FloatArray:
+    """left[rows[i]] · right[cols[i]] for every i, in bounded memory."""
+    out = np.empty(len(rows), dtype=np.float32)
+    step = 200_000
+    for start in range(0, len(rows), step):
+        stop = start + step
+        product = left[rows[start:stop]].multiply(right[cols[start:stop]])
+        out[start:stop] = np.asarray(product.sum(axis=1), dtype=np.float32).ravel()
+    return out
+
+
+def _top_per_row(
+    rows: IntArray, cols: IntArray, scores: FloatArray, k: int
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Keep the k best (score desc, then smaller column) of each row; rows come out ascending."""
+    # Stable: ties keep the input order, which is by column within a row.
+    order = np.lexsort((-scores, rows))
+    rows, cols, scores = rows[order], cols[order], scores[order]
+    first = np.searchsorted(rows, rows, side="left")
+    keep = (np.arange(rows.size) - first) < k
+    return rows[keep], cols[keep], scores[keep]
+
+
+def _unique_pairs(rows: IntArray, cols: IntArray, n: int) -> tuple[IntArray, IntArray]:
+    keys = np.concatenate([rows * n + cols, cols * n + rows])
+    keys.sort()
+    if keys.size:
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+    return keys // n, keys % n
+
+
+def _keep_top_terms(matrix: sp.csr_matrix, m: int) -> sp.csr_matrix:
+    """Each row reduced to its m largest entries (ties: the smaller column)."""
+    n = matrix.shape[0]
+    lengths = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(n), lengths)
+    order = np.lexsort((-matrix.data, rows))
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size) - np.repeat(matrix.indptr[:-1], lengths)
+    data = np.where(rank < m, matrix.data, 0).astype(np.float32)
+    pruned = sp.csr_matrix((data, matrix.indices.copy(), matrix.indptr.copy()), shape=matrix.shape)
+    pruned.eliminate_zeros()
+    return pruned
+
+
+def _keep_top_postings(matrix: sp.csr_matrix, length: int) -> sp.csr_matrix:
+    """Each column reduced to its `length` largest entries (ties: the smaller row)."""
+    csc = matrix.tocsc()
+    csc.sort_indices()
+    lengths = np.diff(csc.indptr)
+    cols = np.repeat(np.arange(csc.shape[1]), lengths)
+    order = np.lexsort((-csc.data, cols))
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size) - np.repeat(csc.indptr[:-1], lengths)
+    data = np.where(rank < length, csc.data, 0).astype(np.float32)
+    pruned = sp.csc_matrix((data, csc.indices.copy(), csc.indptr.copy()), shape=csc.shape)
+    pruned.eliminate_zeros()
+    return pruned.tocsr()
+
+
+@dataclass(frozen=True)
+class NeighbourParams:
+    """How nearest neighbours are searched.
+
+    Up to `exact_below` rows the search is exact: all dot products, chunk by chunk. Above, the
+    candidates of a row are the rows that share one of its `terms_per_row` heaviest terms among
+    the `postings_per_term` heaviest rows of that term (impact-ordered postings); every candidate
+    is then scored exactly, so scores are exact and only recall is approximate (measured in
+    docs/metrics.md). The cost is linear in the number of rows.
+    """
+
+    exact_below: int = 5_000
+    terms_per_row: int = 16
+    postings_per_term: int = 300
+    candidates_per_row: int = 40
+    chunk_rows: int = 1024
+
+
+def top_k_neighbours(
+    matrix: sp.csr_matrix,
+    k: int,
+    floor: float,
+    params: NeighbourParams | None = None,
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """The k most similar other rows of every row, with similarity ≥ floor.
+
+    Returns (rows, cols, scores): rows ascending and, within a row, scores descending with ties
+    broken by the smaller column. Similarity is the dot product of rows (a cosine when the rows
+    are L2-normalised). The relation is not symmetric: j may be among i's best without the reverse.
+    """
+    params = params or NeighbourParams()
+    csr = sp.csr_matrix(matrix, dtype=np.float32)
+    csr.sort_indices()
+    n = csr.shape[0]
+    empty_i = np.zeros(0, dtype=np.int64)
+    if n < 2 or k <= 0:
+        return empty_i, empty_i.copy(), np.zeros(0, dtype=np.float32)
+    if n <= params.exact_below:
+        return _exact_neighbours(csr, k, floor, params.chunk_rows)
+    query = _keep_top_terms(csr, params.terms_per_row)
+    index = _keep_top_postings(query, params.postings_per_term).T.tocsr()
+    cand_rows: list[IntArray] = []
+    cand_cols: list[IntArray] = []
+    wanted = params.candidates_per_row
+    for start in range(0, n, params.chunk_rows):
+        stop = min(n, start + params.chunk_rows)
+        product = (query[start:stop] @ index).tocsr()
+        indptr, indices, data = product.indptr, product.indices, product.data
+        for r in range(stop - start):
+            a, b = indptr[r], indptr[r + 1]
+            if a == b:
+                continue
+            cols = indices[a:b]
+            if b - a > wanted + 1:
+                cols = cols[np.argpartition(-data[a:b], wanted)[: wanted + 1]]
+            cols = cols[cols != start + r].astype(np.int64)
+            cand_rows.append(np.full(cols.size, start + r, dtype=np.int64))
+            cand_cols.append(cols)
+    if not cand_rows:
+        return empty_i, empty_i.copy(), np.zeros(0, dtype=np.float32)
+    rows, cols = _unique_pairs(np.concatenate(cand_rows), np.concatenate(cand_cols), n)
+    scores = rowwise_dot(csr, csr, rows, cols)
+    keep = scores >= floor
+    return _top_per_row(rows[keep], cols[keep], scores[keep], k)
+
+
+def _exact_neighbours(
+    csr: sp.csr_matrix, k: int, floor: float, chunk_rows: int
+) -> tuple[IntArray, IntArray, FloatArray]:
+    n = csr.shape[0]
+    transposed = csr.T.tocsr()
+    out_rows: list[IntArray] = []
+    out_cols: list[IntArray] = []
+    out_scores: list[FloatArray] = []
+    for start in range(0, n, chunk_rows):
+        stop = min(n, start + chunk_rows)
+        product = (csr[start:stop] @ transposed).tocsr()
+        product.sort_indices()
+        rows = np.repeat(np.arange(start, stop, dtype=np.int64), np.diff(product.indptr))
+        cols = product.indices.astype(np.int64)
+        scores = product.data.astype(np.float32)
+        keep = (scores >= floor) & (cols != rows)
+        if not keep.any():
+            continue
+        r, c, s = _top_per_row(rows[keep], cols[keep], scores[keep], k)
+        out_rows.append(r)
+        out_cols.append(c)
+        out_scores.append(s)
+    if not out_rows:
+        empty_i = np.zeros(0, dtype=np.int64)
+        return empty_i, empty_i.copy(), np.zeros(0, dtype=np.float32)
+    return np.concatenate(out_rows), np.concatenate(out_cols), np.concatenate(out_scores)
