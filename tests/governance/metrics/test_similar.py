@@ -1,0 +1,95 @@
+"""The similar-project index: query, add, exclusion, scope preference and storage."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from governance.metrics import SimilarityIndex
+from tests.governance.metrics.factories import LEGAL_A, LEGAL_B, TRANSCRIPTION, WEATHER, project
+
+
+@pytest.fixture
+def index() -> SimilarityIndex:
+    return SimilarityIndex.build([LEGAL_A, LEGAL_B, TRANSCRIPTION, WEATHER])
+
+
+def test_query_finds_the_similar_projects_with_reasons(index):
+    results = index.query(
+        name="Case law search", problem="Attorneys research case law and precedents", limit=3
+    )
+    assert [r.project_id for r in results][:2] in ([1, 2], [2, 1])
+    best = results[0]
+    assert 0 < best.score <= 1
+    assert best.grade == "overlapping"
+    assert any(r.startswith("shared terms: ") for r in best.reasons)
+
+
+def test_query_uses_tools_and_capabilities(index):
+    (result, *_) = index.query(problem="Contract review", tools=["Westlaw Edge"])
+    assert result.project_id in (1, 2)
+    assert "both use Westlaw" in result.reasons
+
+
+def test_exclude_and_limit(index):
+    results = index.query(problem=LEGAL_A.problem, exclude_id=1, limit=1)
+    assert len(results) == 1
+    assert results[0].project_id == 2
+
+
+def test_scope_preference_ranks_own_unit_first_without_changing_scores():
+    near_a = project(10, "Legal research", LEGAL_A.problem, unit=1)
+    near_b = project(11, "Legal research", LEGAL_A.problem, unit=2)
+    index = SimilarityIndex.build([near_a, near_b, WEATHER])
+    plain = index.query(problem=LEGAL_A.problem, limit=2)
+    scoped = index.query(problem=LEGAL_A.problem, scope_unit_id=2, limit=2)
+    assert [r.project_id for r in plain] == [10, 11]
+    assert [r.project_id for r in scoped] == [11, 10]
+    assert scoped[0].same_scope and not scoped[1].same_scope
+    assert {r.score for r in plain} == {r.score for r in scoped}
+
+
+def test_add_appends_with_the_build_vocabulary(index):
+    index.add([project(20, "Court transcripts", "Transcribe court hearings audio", unit=9)])
+    assert len(index) == 5
+    results = index.query(problem="transcribe hearings audio recordings")
+    assert results[0].project_id in (3, 20)
+    assert {r.project_id for r in results[:2]} == {3, 20}
+    # a term never seen at build time is ignored, not an error
+    assert index.query(problem="zyxwvut") == []
+
+
+def test_add_replaces_a_known_project(index):
+    index.add([project(4, "Weather", "Attorneys research case law and precedents", unit=1)])
+    assert len(index) == 4
+    ids = [r.project_id for r in index.query(problem="attorneys case law precedents")]
+    assert 4 in ids[:3]
+
+
+def test_round_trip_through_bytes_without_pickle(index):
+    data = index.to_bytes()
+    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        assert "meta" in archive.files
+    loaded = SimilarityIndex.from_bytes(data)
+    query = {"name": "Case law", "problem": "legal research with Westlaw", "limit": 4}
+    assert loaded.query(**query) == index.query(**query)
+    loaded.add([project(30, "Legal research bot", "legal research chatbot", unit=3)])
+    assert 30 in [r.project_id for r in loaded.query(problem="legal research chatbot")]
+
+
+def test_from_bytes_rejects_other_formats(index):
+    import json
+
+    buffer = io.BytesIO()
+    np.savez(buffer, meta=np.frombuffer(json.dumps({"format": 99}).encode(), dtype=np.uint8))
+    with pytest.raises(ValueError, match="format"):
+        SimilarityIndex.from_bytes(buffer.getvalue())
+
+
+def test_empty_index():
+    index = SimilarityIndex.build([])
+    assert index.query(problem="anything") == []
+    index.add([LEGAL_A])
+    assert index.query(problem=LEGAL_A.problem)[0].project_id == 1

@@ -1,0 +1,151 @@
+"""Text normalisation, terms, TF-IDF rows and nearest neighbours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from governance.metrics.facts import ToolFacts
+from governance.metrics.stemming import porter_stem
+from governance.metrics.text import (
+    Analyzer,
+    Document,
+    Lexicon,
+    NeighbourParams,
+    TextModel,
+    TextParams,
+    fold,
+    normalise,
+    top_k_neighbours,
+)
+
+
+@pytest.mark.parametrize(
+    ("word", "stem"),
+    [
+        ("caresses", "caress"),
+        ("ponies", "poni"),
+        ("relational", "relat"),
+        ("generalizations", "gener"),
+        ("annotation", "annot"),
+        ("annotations", "annot"),
+        ("annotated", "annot"),
+        ("tracking", "track"),
+        ("detectors", "detector"),
+        ("hopping", "hop"),
+        ("ocr", "ocr"),
+        ("m365", "m365"),
+    ],
+)
+def test_porter_stem(word, stem):
+    assert porter_stem(word) == stem
+
+
+def test_normalise_folds_unicode_case_and_spaces():
+    assert normalise("  Café\u00a0Résumé  ＯＣＲ\n tools ") == "cafe resume ocr tools"
+    assert fold("Ａ/Ｖ") == "a/v"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Optical Character Recognition of scanned forms", ["ocr", "scan", "form"]),
+        ("We use M365 Copilot and Copilot for Microsoft 365", ["toolmicrosoft365copilot"] * 2),
+        ("GitHub Copilot writes code", ["toolgithubcopilot", "write", "code"]),
+        ("Speech-to-text transcription", ["speechtotext", "transcript"]),
+        ("The purpose of the AI system is to help", []),
+    ],
+)
+def test_analyzer_terms_normalise_tools_and_phrases(text, expected):
+    assert Analyzer().terms(text) == expected
+
+
+def test_catalogue_aliases_extend_the_seed_tools():
+    lexicon = Lexicon.with_catalogue([ToolFacts("Westlaw", "Thomson Reuters", ("WL Edge",))])
+    assert lexicon.tools_in("Research on WL Edge and westlaw precision") == {"Westlaw"}
+    assert lexicon.tools_in("no tool here") == frozenset()
+
+
+def test_display_shows_words_tools_and_phrases():
+    analyzer = Analyzer()
+    analyzer.terms("legal research researchers research tools Grammarly OCR")
+    assert analyzer.display("research") == "research"
+    assert analyzer.display("toolgrammarly") == "Grammarly"
+    assert analyzer.display("ocr") == "OCR"
+    assert analyzer.display("legal research") == "legal research"
+
+
+def test_tfidf_rows_are_unit_length_and_ignore_unseen_terms():
+    documents = [
+        Document("Legal research", "case law search"),
+        Document("Transcription", "audio to text"),
+        Document("", ""),
+    ]
+    model, matrix, _, _ = TextModel.fit(documents, TextParams())
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    assert norms == pytest.approx([1.0, 1.0, 0.0], abs=1e-6)
+    new, _ = model.transform([Document("zebra quokka", "")])
+    assert new.nnz == 0
+
+
+def test_sublinear_tf_and_name_weight():
+    # given the same term once and five times, and a heavier name
+    plain = TextParams(sublinear_tf=False)
+    model, matrix, _, _ = TextModel.fit(
+        [Document("", "ocr"), Document("", "ocr ocr ocr ocr ocr translation")], plain
+    )
+    _, sub_matrix, _, _ = TextModel.fit(
+        [Document("", "ocr"), Document("", "ocr ocr ocr ocr ocr translation")], TextParams()
+    )
+    ocr = model.index["ocr"]
+    translation = model.index["translat"]
+    # then sublinear tf damps the repeated term relative to the single one
+    ratio_plain = matrix[1, ocr] / matrix[1, translation]
+    ratio_sub = sub_matrix[1, ocr] / sub_matrix[1, translation]
+    assert ratio_sub < ratio_plain
+
+
+def _random_matrix(seed: int, n: int, terms: int) -> sp.csr_matrix:
+    rng = np.random.default_rng(seed)
+    dense = (rng.random((n, terms)) < 0.08) * rng.random((n, terms))
+    matrix = sp.csr_matrix(dense.astype(np.float32))
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1
+    return sp.csr_matrix(sp.diags(1 / norms) @ matrix, dtype=np.float32)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_exact_neighbours_match_brute_force(seed):
+    matrix = _random_matrix(seed, 60, 40)
+    rows, cols, scores = top_k_neighbours(matrix, 5, 0.05, NeighbourParams(exact_below=10**6))
+    dense = (matrix @ matrix.T).toarray()
+    np.fill_diagonal(dense, -1)
+    for r in range(60):
+        mine = cols[rows == r]
+        expected = [c for c in np.argsort(-dense[r], kind="stable") if dense[r, c] >= 0.05][:5]
+        assert list(mine) == expected
+        assert scores[rows == r] == pytest.approx(dense[r, mine], abs=1e-5)
+
+
+def test_approximate_neighbours_have_exact_scores_and_high_recall():
+    matrix = _random_matrix(7, 300, 120)
+    exact = top_k_neighbours(matrix, 10, 0.1, NeighbourParams(exact_below=10**6))
+    approx = top_k_neighbours(matrix, 10, 0.1, NeighbourParams(exact_below=0))
+    dense = (matrix @ matrix.T).toarray()
+    assert approx[2] == pytest.approx(dense[approx[0], approx[1]], abs=1e-5)
+    found = set(zip(approx[0].tolist(), approx[1].tolist(), strict=True))
+    wanted = list(zip(exact[0].tolist(), exact[1].tolist(), strict=True))
+    assert sum(pair in found for pair in wanted) / len(wanted) > 0.9
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(min_value=0, max_value=10_000), st.integers(min_value=1, max_value=8))
+def test_neighbours_never_include_self_and_respect_k(seed, k):
+    matrix = _random_matrix(seed, 40, 30)
+    rows, cols, scores = top_k_neighbours(matrix, k, 0.0, NeighbourParams(exact_below=0))
+    assert not np.any(rows == cols)
+    assert np.all(np.bincount(rows, minlength=40) <= k)
+    assert np.all((scores >= -1e-6) & (scores <= 1 + 1e-6))
