@@ -1,8 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portfolio import api as portfolio_api
@@ -20,7 +18,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", portfolio_views.healthz, name="healthz"),
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", portfolio_views.favicon),
     path("api/v1/", include("portfolio.api_urls")),
     path("api/v1/", include("governance.api_urls")),
     path("api/v1/auth/token/", portfolio_api.TokenSignInView.as_view(), name="api-token"),
