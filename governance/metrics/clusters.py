@@ -28,7 +28,8 @@ For each cluster:
 * capability label: a capability named by at least half of the members, else the tools used by
   at least half, completed by the strongest terms that at least half of the members share;
 * cross_unit: members in two or more scope units. A cluster inside one scope unit is registry
-  hygiene, not fragmentation.
+  hygiene (`hygiene`), not fragmentation;
+* reasons: its size and units, the tools most members use, its average overlap score.
 """
 
 from __future__ import annotations
@@ -84,6 +85,12 @@ class Cluster:
     cross_unit: bool
     cohesion: float
     tools: tuple[str, ...] = field(default=())
+    reasons: tuple[str, ...] = field(default=())
+
+    @property
+    def hygiene(self) -> bool:
+        """All members in one scope unit: registry hygiene rather than fragmentation."""
+        return not self.cross_unit
 
     @property
     def size(self) -> int:
@@ -228,11 +235,18 @@ def _cluster(
         outside = combined - (lead.annual_cost or 0.0)
     upper = np.triu_indices(len(rows), 1)
     tools = Counter(t for r in rows for t in profiles.tool_names[int(r)])
+    label = _label(profiles, rows, tools)
+    half = max(2, math.ceil(len(rows) / 2))
+    reasons = [f"{len(ids)} projects in {len(scopes)} scope units"]
+    common_tools = sorted((t for t, c in tools.items() if c >= half), key=str.lower)
+    if common_tools:
+        reasons.append("most use " + ", ".join(common_tools))
+    reasons.append(f"average overlap score {float(scores[upper].mean()):.2f}")
     return Cluster(
         id=f"C{min(ids)}",
         member_ids=ids,
         scope_unit_ids=scopes,
-        capability_label=_label(profiles, rows, tools),
+        capability_label=label,
         combined_cost=combined,
         costs_known=len(costs),
         spend_outside_lead=outside,
@@ -243,6 +257,7 @@ def _cluster(
         cross_unit=len(scopes) >= 2,
         cohesion=round(float(scores[upper].mean()), 4),
         tools=tuple(sorted(tools, key=str.lower)),
+        reasons=tuple(reasons),
     )
 
 
