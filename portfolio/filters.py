@@ -10,17 +10,15 @@ from django.db.models import Q, QuerySet
 from portfolio import roles
 from portfolio.models import AuditEvent, BusinessUnit, GoalAlignment, Project, Tool
 
-SEARCH_FIELDS = ("name", "external_ref", "problem", "benefits", "outputs", "data_description")
-
 
 def search_q(text: str) -> Q:
-    """Every word must appear in at least one of the searched text fields."""
+    """Every word must appear in the project's name, reference or texts (any case).
+
+    Matches `Project.search_text` (case-folded, trigram-indexed on PostgreSQL).
+    """
     condition = Q()
-    for word in text.split()[:10]:
-        any_field = Q()
-        for field in SEARCH_FIELDS:
-            any_field |= Q(**{f"{field}__icontains": word})
-        condition &= any_field
+    for word in text.casefold().split()[:10]:
+        condition &= Q(search_text__contains=word)
     return condition
 
 

@@ -8,6 +8,13 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+SEARCHED_FIELDS = ("name", "external_ref", "problem", "benefits", "outputs", "data_description")
+
+
+def search_text_of(project: Project) -> str:
+    """What full-text search matches against: the searched fields, case-folded, one per line."""
+    return "\n".join(str(getattr(project, f) or "") for f in SEARCHED_FIELDS).casefold()
+
 
 class BusinessUnit(models.Model):
     """An organisational unit; units form a tree (agency → bureau, division → team)."""
@@ -272,6 +279,11 @@ class Project(models.Model):
         default=dict, blank=True, help_text="Inventory attributes that have no field of their own."
     )
     distinct_justification = models.TextField("why it differs from similar projects", blank=True)
+    search_text = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="Case-folded name, reference and texts, for full-text search (kept by writes).",
+    )
     risk_tier = models.CharField(max_length=16, choices=RiskTier.choices, blank=True)
     review_status = models.CharField(
         max_length=32, choices=ReviewStatus.choices, default=ReviewStatus.NOT_SUBMITTED
@@ -319,6 +331,7 @@ class Project(models.Model):
             models.Index(fields=["risk_tier"], name="project_tier_idx"),
             models.Index(fields=["topic_area"], name="project_topic_idx"),
             models.Index(fields=["updated_at"], name="project_updated_idx"),
+            models.Index(fields=["name", "id"], name="project_name_order_idx"),
         ]
 
     def __str__(self) -> str:
@@ -326,6 +339,10 @@ class Project(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("portfolio:project-detail", kwargs={"pk": self.pk})
+
+    def refresh_search_text(self) -> None:
+        """Recompute `search_text` from the searched fields (call before saving)."""
+        self.search_text = search_text_of(self)
 
 
 class GoalAlignment(models.Model):

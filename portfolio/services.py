@@ -122,6 +122,7 @@ def _apply_project_data(project: Project, data: Mapping[str, Any]) -> None:
         )
     if isinstance(project.contact_email, str):
         project.contact_email = project.contact_email.strip()
+    project.refresh_search_text()
 
 
 def _set_m2m(project: Project, data: Mapping[str, Any]) -> None:

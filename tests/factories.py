@@ -98,6 +98,14 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     topic_area = Project.TopicArea.SERVICE_DELIVERY
     techniques = factory.LazyFunction(lambda: [Project.Technique.NLP])
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # The services keep search_text current; factories write directly, so do it here.
+        project = model_class(*args, **kwargs)
+        project.refresh_search_text()
+        project.save()
+        return project
+
 
 class GoalAlignmentFactory(factory.django.DjangoModelFactory):
     class Meta:

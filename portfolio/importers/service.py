@@ -41,7 +41,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.text import slugify
@@ -785,6 +785,7 @@ def _apply(run: _Run, row: ParsedRow, plan: Plan, project: Project | None) -> _C
     capabilities = old_capabilities
     if row.capabilities is not None:
         capabilities = [catalogue.capability(name).name for name in row.capabilities]
+    project.refresh_search_text()
     after = _snapshot(project, tools, capabilities)
     return _Change(
         project=project,
@@ -860,7 +861,7 @@ def _save(run: _Run, changes: list[_Change], run_id: str) -> None:
     Project.objects.bulk_create(new, batch_size=CREATE_BATCH)
     updated = [change for change in changes if not change.created]
     if updated:
-        fields: set[str] = {"version", "updated_at"}
+        fields: set[str] = {"version", "updated_at", "search_text"}
         for change in updated:
             change.project.version += 1
             change.project.updated_at = now
@@ -970,6 +971,20 @@ def inventory_import(
     finally:
         run.spool.close()
     report.written = not dry_run
+    if not dry_run and report.created + report.updated >= ANALYZE_AFTER_ROWS:
+        # Fresh planner statistics right after a bulk load: without them PostgreSQL may pick
+        # slow plans for list queries until autovacuum catches up (seconds per request).
+        transaction.on_commit(_analyze_projects)
     if progress is not None:
         progress(run.valid, run.valid)
     return report
+
+
+ANALYZE_AFTER_ROWS = 1000
+
+
+def _analyze_projects() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for model in (Project, Project.tools.through, Project.capabilities.through):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")  # nosec B608

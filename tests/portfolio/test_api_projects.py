@@ -396,3 +396,15 @@ def test_list_query_count_does_not_grow_with_page_size(api_client, member, unit)
 
     assert queries(2) == queries(30)
     assert queries(30) <= 9
+
+
+def test_search_follows_edits_and_imports(api_client, member, unit, tmp_path):
+    api_client.force_authenticate(member)
+    created = api_client.post(LIST, payload(unit, problem="Sorting Zebra crossings"), format="json")
+    project_id = created.json()["id"]
+    assert ids(api_client.get(LIST, {"q": "zebra"})) == {project_id}
+    api_client.patch(
+        f"{LIST}{project_id}/", {"problem": "Counting Okapis"}, format="json", HTTP_IF_MATCH='"1"'
+    )
+    assert ids(api_client.get(LIST, {"q": "zebra"})) == set()
+    assert ids(api_client.get(LIST, {"q": "OKAPI"})) == {project_id}
