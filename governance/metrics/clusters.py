@@ -2,10 +2,11 @@
 
 The rule:
 
-1. Candidate pairs (the nearest neighbours of every project, `overlap.py`) graded overlapping or
-   duplicate with an overlap score ≥ `threshold` are edges; their connected groups are the
-   places where clusters can form (complementary pairs, same tool for another purpose, do not
-   link projects, though their scores count in the averages below).
+1. Candidate pairs (the nearest neighbours of every project, `overlap.py`) with an overlap score
+   ≥ `threshold` whose text cosine is ≥ `link_text` (0.25, the "overlapping" level) or that
+   share a capability are edges; their connected groups are the places where clusters can
+   form. Complementary pairs (the same tool for another purpose) do not link projects, though
+   their scores count in the averages below.
    A group larger than `max_component` is first split by raising its edge threshold by
    `split_step` until every part is small enough.
 2. Inside a group, average-linkage agglomerative clustering (UPGMA) on the exact pairwise overlap
@@ -61,6 +62,7 @@ IntArray = npt.NDArray[np.int64]
 class ClusterParams:
     threshold: float = 0.2
     cannot_link: float = 0.1
+    link_text: float = 0.25
     max_component: int = 2500
     split_step: float = 0.05
     consolidation_factor: float = 0.3
@@ -126,8 +128,11 @@ def find_clusters(
         else find_overlaps(overlaps, overlap_params)
     )
     profiles = analysis.profiles
-    # Only overlapping or duplicate pairs link projects: sharing a tool alone does not.
-    edges = (analysis.candidate_scores >= params.threshold) & (analysis.candidate_grades >= 2)
+    # A pair links projects when its text, or a shared capability, makes it similar: sharing a
+    # tool with a different text (a complementary pair) does not.
+    edges = (analysis.candidate_scores >= params.threshold) & (
+        (analysis.candidate_text >= params.link_text) | (analysis.candidate_capability > 0)
+    )
     groups = _components(
         len(profiles),
         analysis.candidate_rows[edges],

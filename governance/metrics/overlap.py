@@ -613,6 +613,8 @@ class OverlapAnalysis:
     candidate_cols: IntArray = field(repr=False, compare=False)
     candidate_scores: FloatArray = field(repr=False, compare=False)
     candidate_grades: npt.NDArray[np.int8] = field(repr=False, compare=False)
+    candidate_text: FloatArray = field(repr=False, compare=False)
+    candidate_capability: FloatArray = field(repr=False, compare=False)
 
 
 def find_overlaps(
@@ -653,7 +655,17 @@ def find_overlaps(
         )
     )
     hygiene = _hygiene(profiles, rows[sel], cols[sel], kept)
-    return OverlapAnalysis(pairs, hygiene, profiles, rows, cols, evidence.score, evidence.grade)
+    return OverlapAnalysis(
+        pairs,
+        hygiene,
+        profiles,
+        rows,
+        cols,
+        evidence.score,
+        evidence.grade,
+        evidence.text,
+        evidence.capability,
+    )
 
 
 def _best_per_project(
