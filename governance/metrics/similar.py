@@ -122,31 +122,31 @@ class SimilarityIndex:
         return index
 
     def add(self, projects: Iterable[ProjectFacts]) -> None:
-        """Append projects (an id already indexed is replaced by the new facts)."""
-        project_list = sorted(projects, key=lambda p: p.id)
+        """Append projects; an id already indexed is replaced by its new facts.
+
+        One pass over the index whatever the number of projects, so that loading a stored
+        index and adding everything changed since its build stays cheap.
+        """
+        project_list = sorted({p.id: p for p in projects}.values(), key=lambda p: p.id)
         if not project_list:
             return
-        fresh = [p for p in project_list if p.id not in self._position]
-        for p in project_list:
-            if p.id in self._position:
-                self._replace(p)
-        if not fresh:
-            return
-        matrix, phrases = self.model.transform([Document.of(p) for p in fresh])
+        replaced = {self._position[p.id] for p in project_list if p.id in self._position}
+        if replaced:
+            keep = np.asarray([i for i in range(len(self)) if i not in replaced], dtype=np.int64)
+            self._matrix = self._matrix[keep]
+            self._phrases = self._phrases[keep]
+            rows = self._rows
+            self._rows = _Rows(
+                ids=[rows.ids[i] for i in keep],
+                scopes=[rows.scopes[i] for i in keep],
+                names=[rows.names[i] for i in keep],
+                structures=[rows.structures[i] for i in keep],
+            )
+            self._position = {pid: i for i, pid in enumerate(self._rows.ids)}
+        matrix, phrases = self.model.transform([Document.of(p) for p in project_list])
         self._matrix = sp.vstack([self._matrix, matrix], format="csr")
         self._phrases = sp.vstack([self._phrases, phrases], format="csr")
-        self._append_rows(fresh)
-
-    def _replace(self, project: ProjectFacts) -> None:
-        row = self._position[project.id]
-        matrix, phrases = self.model.transform([Document.of(project)])
-        self._matrix = _replace_row(self._matrix, row, matrix)
-        self._phrases = _replace_row(self._phrases, row, phrases)
-        self._rows.scopes[row] = project.scope_unit_id
-        self._rows.names[row] = normalise(project.name)
-        self._rows.structures[row] = self._structure_of(project)
-        self._columns = None
-        self._refresh_structure_index()
+        self._append_rows(project_list)
 
     def _structure_of(self, p: ProjectFacts) -> Structure:
         return Structure.of(
@@ -428,11 +428,6 @@ def _coefficient(a: Iterable[str], b: Iterable[str]) -> float:
     if not sa or not sb:
         return 0.0
     return len(sa & sb) / min(len(sa), len(sb))
-
-
-def _replace_row(matrix: sp.csr_matrix, row: int, new: sp.csr_matrix) -> sp.csr_matrix:
-    parts = [matrix[:row], new, matrix[row + 1 :]]
-    return sp.vstack([p for p in parts if p.shape[0]], format="csr")
 
 
 def _sparse_arrays(prefix: str, matrix: sp.csr_matrix) -> dict[str, npt.NDArray[Any]]:

@@ -15,8 +15,11 @@ The pipeline for one document (a project's name, problem, benefits and outputs):
    L2-normalised so that a dot product is a cosine in [0, 1].
 
 `top_k_neighbours` finds, for every row, its k most similar other rows without a dense n × n
-matrix: the matrix is multiplied by its transpose one chunk of rows at a time and only the best
-k entries of each row above a floor are kept, so memory is O(chunk × n + n × k).
+matrix. Up to `NeighbourParams.exact_below` rows it multiplies the matrix by its transpose one
+chunk of rows at a time and keeps the best k entries of each row above a floor. Above, it takes
+as candidates the rows that share one of a row's heaviest terms among the heaviest rows of that
+term (impact-ordered postings, a bounded amount of work per row) and scores every candidate
+exactly: scores are exact, recall is approximate (measured in docs/metrics.md).
 """
 
 from __future__ import annotations
