@@ -9,8 +9,9 @@ Alignment counts only *confirmed* alignments (`ProjectFacts.goal_ids`):
 
 Suggestions: for each project, the active goals whose title and description match its text.
 Both are TF-IDF vectors (`text.py`) with the vocabulary and idf of the projects, the goal's
-title weighted twice as its description like a project's name; a goal is suggested when the
-cosine is ≥ `threshold` (0.12), at most `limit` (3) per project, best first, never a goal the
+title weighted twice as its description like a project's name, and without the words of
+strategy documents ("goal", "objective", "strategic", …); a goal is suggested when the
+cosine is ≥ `threshold` (0.1), at most `limit` (3) per project, best first, never a goal the
 project is already aligned to. The rationale names the shared terms.
 """
 
@@ -24,7 +25,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from governance.metrics.facts import STAGE_ORDER, GoalFacts, ProjectFacts
-from governance.metrics.text import DEFAULT_LEXICON, Document, Lexicon, TextModel, TextParams
+from governance.metrics.text import (
+    DEFAULT_LEXICON,
+    Document,
+    Lexicon,
+    TextModel,
+    TextParams,
+    l2_normalise,
+)
 
 
 @dataclass(frozen=True)
@@ -99,9 +107,24 @@ def alignment(projects: Iterable[ProjectFacts], goals: Iterable[GoalFacts]) -> A
     )
 
 
+# Words of strategy documents ("Goal 2: …", "Strategic objective") that say nothing about what a
+# goal is for; left out of the goals' vectors so that "the goal of this project" matches nothing.
+PLANNING_WORDS = ("goal", "goals", "objective", "objectives", "strategic", "priority", "example")
+
+
+def _without_planning_words(matrix: sp.csr_matrix, model: TextModel) -> sp.csr_matrix:
+    keep = np.ones(len(model.terms), dtype=np.float32)
+    for word in PLANNING_WORDS:
+        for term in model.analyzer.terms(word):
+            column = model.index.get(term)
+            if column is not None:
+                keep[column] = 0.0
+    return l2_normalise(sp.csr_matrix(matrix @ sp.diags(keep)))
+
+
 @dataclass(frozen=True)
 class SuggestionParams:
-    threshold: float = 0.12
+    threshold: float = 0.1
     limit: int = 3
     text: TextParams = field(default_factory=lambda: TextParams(name_weight=2.0))
 
@@ -139,6 +162,7 @@ def suggest_goals(
     goal_matrix, _ = model.transform(
         [Document(name=g.title, problem=g.description) for g in goal_list]
     )
+    goal_matrix = _without_planning_words(goal_matrix, model)
     scores = np.asarray((project_matrix @ goal_matrix.T).toarray(), dtype=np.float64)
     goal_weights = [
         dict(zip(goal_matrix[j].indices.tolist(), goal_matrix[j].data.tolist(), strict=True))

@@ -81,3 +81,9 @@ def test_goal_suggestions_respect_limit(limit):
     suggestions = suggest_goals(portfolio, GOALS, SuggestionParams(threshold=0.01, limit=limit))
     assert len(suggestions) == limit
     assert [s.score for s in suggestions] == sorted((s.score for s in suggestions), reverse=True)
+
+
+def test_strategy_document_words_do_not_suggest_goals():
+    goal = GoalFacts(1, "Strategic goal 3: objective for the example year", "Goal objective.")
+    portfolio = [project(1, "Goal tracker", "The goal and objective of this project are goals.")]
+    assert suggest_goals(portfolio, [goal]) == ()
