@@ -21,6 +21,8 @@ from kombu import pools
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BROKER = "redis://127.0.0.1:6379/15"
+# A queue of this test run's own, so that parallel runs on one Redis never take each other's jobs.
+QUEUE = f"maestro-test-{os.getpid()}"
 
 
 def broker_url() -> str:
@@ -59,9 +61,10 @@ def test_database_url() -> str:
 
 
 def flush_broker(url: str) -> None:
+    """Drop what earlier runs of this process may have left in its queue."""
     import redis
 
-    redis.Redis.from_url(url).flushdb()
+    redis.Redis.from_url(url).delete(QUEUE)
 
 
 def _reset_connections() -> None:
@@ -76,8 +79,11 @@ def _reset_connections() -> None:
 def use_broker(url: str) -> Iterator[None]:
     """Make this test process publish to `url` instead of running tasks eagerly."""
     conf = current_app.conf
-    saved = {k: conf.get(k) for k in ("broker_url", "task_always_eager", "result_backend")}
-    conf.update(broker_url=url, task_always_eager=False, result_backend=None)
+    keys = ("broker_url", "task_always_eager", "result_backend", "task_default_queue")
+    saved = {k: conf.get(k) for k in keys}
+    conf.update(
+        broker_url=url, task_always_eager=False, result_backend=None, task_default_queue=QUEUE
+    )
     _reset_connections()
     try:
         with override_settings(CELERY_TASK_ALWAYS_EAGER=False, CELERY_BROKER_URL=url):
@@ -91,7 +97,7 @@ class WorkerProcess:
     def __init__(self, url: str) -> None:
         self.url = url
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = ROOT / "var" / "test-celery-worker.log"
+        self.log = ROOT / "var" / f"test-celery-worker-{os.getpid()}.log"
 
     def start(self) -> None:
         self.log.parent.mkdir(exist_ok=True)
@@ -121,6 +127,8 @@ class WorkerProcess:
                 "--without-heartbeat",
                 "-n",
                 f"test-{os.getpid()}@%h",
+                "-Q",
+                QUEUE,
                 "--loglevel=INFO",
             ],
             cwd=ROOT,
