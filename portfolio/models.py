@@ -332,6 +332,8 @@ class Project(models.Model):
             models.Index(fields=["topic_area"], name="project_topic_idx"),
             models.Index(fields=["updated_at"], name="project_updated_idx"),
             models.Index(fields=["name", "id"], name="project_name_order_idx"),
+            # A filter on stage with the default ordering reads pages straight off this index.
+            models.Index(fields=["stage", "name", "id"], name="project_stage_name_idx"),
         ]
 
     def __str__(self) -> str:
