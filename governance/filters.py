@@ -37,7 +37,7 @@ class RiskAssessmentFilterSet(_UnitFilterMixin, django_filters.FilterSet):
     project = django_filters.NumberFilter(field_name="project_id")
     unit = django_filters.CharFilter(method="filter_unit", label="Business unit (id or code)")
     tier = django_filters.MultipleChoiceFilter(
-        field_name="eu_tier", choices=Project.RiskTier.choices
+        distinct=False, field_name="eu_tier", choices=Project.RiskTier.choices
     )
     high_impact = django_filters.BooleanFilter()
     current = django_filters.BooleanFilter(
@@ -59,9 +59,9 @@ class RiskAssessmentFilterSet(_UnitFilterMixin, django_filters.FilterSet):
 class ReviewFilterSet(_UnitFilterMixin, django_filters.FilterSet):
     project = django_filters.NumberFilter(field_name="project_id")
     unit = django_filters.CharFilter(method="filter_unit", label="Business unit (id or code)")
-    status = django_filters.MultipleChoiceFilter(choices=Review.Status.choices)
+    status = django_filters.MultipleChoiceFilter(distinct=False, choices=Review.Status.choices)
     tier = django_filters.MultipleChoiceFilter(
-        field_name="project__risk_tier", choices=Project.RiskTier.choices
+        distinct=False, field_name="project__risk_tier", choices=Project.RiskTier.choices
     )
     reviewer = django_filters.NumberFilter(field_name="reviewer_id")
 

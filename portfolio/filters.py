@@ -34,20 +34,27 @@ def _ids_or_keys(value: str) -> tuple[list[int], list[str]]:
     return ids, keys
 
 
+# Every filter here tests the project's own columns or uses `pk__in` subqueries, so none can
+# duplicate rows: multiple-choice filters are declared with distinct=False (django-filter's
+# default DISTINCT would sort every matching row on each request).
 class ProjectFilterSet(django_filters.FilterSet):
     unit = django_filters.CharFilter(
         method="filter_unit",
         label="Business unit (id or code; includes its sub-units; comma-separated for several)",
     )
-    stage = django_filters.MultipleChoiceFilter(choices=Project.Stage.choices)
+    stage = django_filters.MultipleChoiceFilter(distinct=False, choices=Project.Stage.choices)
     tier = django_filters.MultipleChoiceFilter(
+        distinct=False,
         field_name="risk_tier",
         choices=[("none", "Not assessed"), *Project.RiskTier.choices],
         method="filter_tier",
         label="Risk tier",
     )
     topic = django_filters.MultipleChoiceFilter(
-        field_name="topic_area", choices=Project.TopicArea.choices, label="Topic area"
+        distinct=False,
+        field_name="topic_area",
+        choices=Project.TopicArea.choices,
+        label="Topic area",
     )
     technique = django_filters.ChoiceFilter(
         choices=Project.Technique.choices, method="filter_technique"
@@ -59,7 +66,9 @@ class ProjectFilterSet(django_filters.FilterSet):
     goal = django_filters.NumberFilter(
         method="filter_goal", label="Strategic goal id (confirmed or suggested alignment)"
     )
-    review_status = django_filters.MultipleChoiceFilter(choices=Project.ReviewStatus.choices)
+    review_status = django_filters.MultipleChoiceFilter(
+        distinct=False, choices=Project.ReviewStatus.choices
+    )
     visibility = django_filters.ChoiceFilter(choices=Project.Visibility.choices)
     source = django_filters.ChoiceFilter(choices=Project.Source.choices)
     development_method = django_filters.ChoiceFilter(choices=Project.DevelopmentMethod.choices)
@@ -152,7 +161,9 @@ class BusinessUnitFilterSet(django_filters.FilterSet):
 
 
 class ToolFilterSet(django_filters.FilterSet):
-    sanction_status = django_filters.MultipleChoiceFilter(choices=Tool.SanctionStatus.choices)
+    sanction_status = django_filters.MultipleChoiceFilter(
+        distinct=False, choices=Tool.SanctionStatus.choices
+    )
     q = django_filters.CharFilter(method="filter_q")
 
     class Meta:
@@ -166,7 +177,9 @@ class ToolFilterSet(django_filters.FilterSet):
 class GoalAlignmentFilterSet(django_filters.FilterSet):
     project = django_filters.NumberFilter(field_name="project_id")
     goal = django_filters.NumberFilter(field_name="goal_id")
-    status = django_filters.MultipleChoiceFilter(choices=GoalAlignment.Status.choices)
+    status = django_filters.MultipleChoiceFilter(
+        distinct=False, choices=GoalAlignment.Status.choices
+    )
 
     class Meta:
         model = GoalAlignment

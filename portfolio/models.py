@@ -334,6 +334,15 @@ class Project(models.Model):
             models.Index(fields=["name", "id"], name="project_name_order_idx"),
             # A filter on stage with the default ordering reads pages straight off this index.
             models.Index(fields=["stage", "name", "id"], name="project_stage_name_idx"),
+            # Lists count current (not archived) projects: an index-only count.
+            models.Index(
+                fields=["id"], condition=Q(archived_at__isnull=True), name="project_current_idx"
+            ),
+            models.Index(
+                fields=["stage", "id"],
+                condition=Q(archived_at__isnull=True),
+                name="project_current_stage_idx",
+            ),
         ]
 
     def __str__(self) -> str:
