@@ -35,11 +35,24 @@ def _url(name: str) -> str | None:
 
 
 # Pages of other apps shown once they exist: (label, URL name, who sees it).
+# Audiences: "reviewer" (reviewers and admins), "sees_everything" (also executives), "executive"
+# (executives only: reviewers reach the same page from the overview).
 OPTIONAL_PAGES: tuple[tuple[str, str, str], ...] = (
-    ("Reviews", "governance:review-list", "reviewer"),
-    ("Overlaps", "governance:overlap-list", "sees_everything"),
-    ("Dashboards", "governance:dashboard", "sees_everything"),
+    ("Review desk", "governance:review-list", "reviewer"),
+    ("IT overview", "governance:dashboard", "sees_everything"),
+    ("Executive", "governance:executive", "executive"),
+    ("Overlaps", "governance:overlap-list", "reviewer"),
+    ("Compliance", "governance:compliance", "reviewer"),
+    ("Tools", "governance:tools", "reviewer"),
 )
+
+
+def _in_audience(user: Any, audience: str) -> bool:
+    if audience == "reviewer":
+        return roles.is_reviewer(user)
+    if audience == "executive":
+        return roles.is_executive(user)
+    return roles.sees_everything(user)
 
 
 def nav_for(user: Any, path: str = "/") -> list[NavItem]:
@@ -53,8 +66,7 @@ def nav_for(user: Any, path: str = "/") -> list[NavItem]:
         entries.append(("Our projects", reverse("portfolio:project-ours")))
     entries.append(("Registry", reverse("portfolio:project-list")))
     for label, name, audience in OPTIONAL_PAGES:
-        allowed = roles.is_reviewer(user) if audience == "reviewer" else roles.sees_everything(user)
-        url = _url(name) if allowed else None
+        url = _url(name) if _in_audience(user, audience) else None
         if url:
             entries.append((label, url))
     if roles.can_manage_catalogue(user):

@@ -34,9 +34,36 @@ def staff_admin(db):
     [
         ("member", ["Overview", "Register a project", "Our projects", "Registry"]),
         ("lead", ["Overview", "Register a project", "Our projects", "Registry"]),
-        ("reviewer", ["Overview", "Register a project", "Registry", "Import"]),
-        ("executive", ["Overview", "Registry"]),
-        ("staff_admin", ["Overview", "Register a project", "Registry", "Import", "Admin"]),
+        (
+            "reviewer",
+            [
+                "Overview",
+                "Register a project",
+                "Registry",
+                "Review desk",
+                "IT overview",
+                "Overlaps",
+                "Compliance",
+                "Tools",
+                "Import",
+            ],
+        ),
+        ("executive", ["Overview", "Registry", "IT overview", "Executive"]),
+        (
+            "staff_admin",
+            [
+                "Overview",
+                "Register a project",
+                "Registry",
+                "Review desk",
+                "IT overview",
+                "Overlaps",
+                "Compliance",
+                "Tools",
+                "Import",
+                "Admin",
+            ],
+        ),
     ],
 )
 def test_menu_shows_what_the_role_may_do(client: Client, request, role, expected):
@@ -55,7 +82,13 @@ def test_executive_who_is_also_a_unit_member_still_registers_nothing(client: Cli
     executive = user_with_role("executive", username="exec-member")
     MembershipFactory(user=executive, business_unit=unit)
     client.force_login(executive)
-    assert list(menu(client)) == ["Overview", "Our projects", "Registry"]
+    assert list(menu(client)) == [
+        "Overview",
+        "Our projects",
+        "Registry",
+        "IT overview",
+        "Executive",
+    ]
     assert client.get("/projects/new/").status_code == 403
 
 

@@ -1,0 +1,872 @@
+"""Governance pages: review desk, project governance, dashboards, overlaps, tools.
+
+Thin views: parse input, call one selector or service, render. Services decide who may do what;
+a refused or illegal step becomes a message on the page, never a 500. Dashboards read stored
+metric results or aggregate in SQL (GROUP BY), so they cost the same with 20 or 100,000 projects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from governance import charts, permissions, selectors, services
+from governance.forms import (
+    AssignForm,
+    CommentForm,
+    ConditionMetForm,
+    ControlStatusForm,
+    DecideForm,
+    ReviewQueueFilterForm,
+    RiskAssessmentForm,
+    SubmitForm,
+)
+from governance.models import (
+    Control,
+    ControlStatus,
+    Framework,
+    MetricRun,
+    MetricSnapshot,
+    OverlapCluster,
+    OverlapPair,
+    Review,
+    RiskAssessment,
+)
+from portfolio import roles
+from portfolio.models import (
+    GoalAlignment,
+    Project,
+    StrategicGoal,
+    Tool,
+    ToolAdoption,
+)
+from portfolio.selectors import project_get, project_queryset
+
+TIER_CHOICES: tuple[tuple[str, str], ...] = (*Project.RiskTier.choices, ("", "Not assessed"))
+TOP_CLUSTERS = 10
+OVERLAP_PAIRS_SHOWN = 50
+CLUSTERS_SHOWN = 25
+SUNBURST_PROJECTS = 150
+
+
+# --- Access --------------------------------------------------------------------------------------
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def _require_reviewer(request: HttpRequest) -> None:
+    _require(roles.is_reviewer(request.user), "Only reviewers and admins use the review desk.")
+
+
+def _require_sees_everything(request: HttpRequest) -> None:
+    _require(
+        roles.sees_everything(request.user),
+        "Only reviewers, executives and admins see the portfolio dashboards.",
+    )
+
+
+def _run_service(request: HttpRequest, call: Callable[[], Any], success: str) -> bool:
+    """Call a service; refusals and illegal transitions become error messages."""
+    try:
+        call()
+    except services.TransitionError as exc:
+        messages.error(request, str(exc))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or "You may not do that.")
+    except ValidationError as exc:
+        texts = (
+            [f"{m}" for msgs in exc.message_dict.values() for m in msgs]
+            if hasattr(exc, "error_dict")
+            else exc.messages
+        )
+        messages.error(request, " ".join(texts))
+    else:
+        messages.success(request, success)
+        return True
+    return False
+
+
+def _form_errors(request: HttpRequest, form: Any) -> None:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else str(error))
+
+
+# --- Review desk ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def review_list(request: HttpRequest) -> HttpResponse:
+    """The review queue: open reviews and due re-reviews, soonest due first."""
+    _require_reviewer(request)
+    form = ReviewQueueFilterForm(request.GET or None)
+    filters: dict[str, Any] = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = {
+            "statuses": data["status"],
+            "tiers": data["tier"],
+            "unit_ids": [data["unit"].pk] if data["unit"] else None,
+            "assigned_to": request.user if data["mine"] else None,
+            "overdue": True if data["overdue"] else None,
+        }
+    entries = selectors.review_queue(user=request.user, **filters)
+    context = {
+        "form": form,
+        "entries": entries,
+        "overdue_count": sum(1 for e in entries if e.overdue),
+        "filtered": bool(request.GET),
+    }
+    return render(request, "governance/review_list.html", context)
+
+
+REVIEW_ACTIONS = {"start", "assign", "comment", "decide", "condition_met"}
+
+
+def _review_post(request: HttpRequest, review: Review) -> None:
+    action = request.POST.get("action", "")
+    user = request.user
+    if action == "start":
+        _run_service(
+            request,
+            lambda: services.review_start(actor=user, review=review),
+            "Review started; it is assigned to you.",
+        )
+    elif action == "assign":
+        form = AssignForm(request.POST)
+        if form.is_valid():
+            reviewer = form.cleaned_data["reviewer"]
+            _run_service(
+                request,
+                lambda: services.review_assign(actor=user, review=review, reviewer=reviewer),
+                f"Review assigned to {reviewer.get_username()}.",
+            )
+        else:
+            _form_errors(request, form)
+    elif action == "comment":
+        comment_form = CommentForm(request.POST)
+        if comment_form.is_valid():
+            _run_service(
+                request,
+                lambda: services.review_comment_add(
+                    actor=user, review=review, text=comment_form.cleaned_data["text"]
+                ),
+                "Comment added.",
+            )
+        else:
+            _form_errors(request, comment_form)
+    elif action == "decide":
+        decide = DecideForm(request.POST)
+        if decide.is_valid():
+            decision = decide.cleaned_data["decision"]
+            _run_service(
+                request,
+                lambda: services.review_decide(
+                    actor=user,
+                    review=review,
+                    decision=decision,
+                    note=decide.cleaned_data["note"],
+                    conditions=decide.conditions(),
+                ),
+                f"Decision recorded: {Review.Status(decision).label}.",
+            )
+        else:
+            _form_errors(request, decide)
+    elif action == "condition_met":
+        condition = selectors.condition_get(review=review, pk=request.POST.get("condition", ""))
+        met = ConditionMetForm(request.POST)
+        note = met.cleaned_data["note"] if met.is_valid() else ""
+        _run_service(
+            request,
+            lambda: services.condition_mark_met(actor=user, condition=condition, note=note),
+            "Condition marked met.",
+        )
+    else:
+        messages.error(request, "Unknown action.")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_reviewer(request)
+    review = selectors.review_get(user=request.user, pk=pk)
+    if request.method == "POST":
+        _review_post(request, review)
+        return redirect("governance:review-detail", pk=review.pk)
+    project = review.project
+    user = request.user
+    may_act = permissions.can_review(user, project) and permissions.is_assigned_or_admin(
+        user, review
+    )
+    latest = RiskAssessment.objects.filter(project=project).order_by("-created_at", "-id").first()
+    context = {
+        "review": review,
+        "project": project,
+        "assessment": latest,
+        "conflict": permissions.has_conflict(user, project),
+        "can_start": may_act and review.status == Review.Status.SUBMITTED,
+        "can_assign": permissions.can_review(user, project) and review.is_open,
+        "can_decide": may_act and review.status == Review.Status.IN_REVIEW,
+        "can_verify": permissions.can_review(user, project),
+        "assign_form": AssignForm(initial={"reviewer": review.reviewer_id}),
+        "decide_form": DecideForm(),
+        "comment_form": CommentForm(),
+        "overdue": review.is_open and review.due_date < timezone.localdate(),
+        "earlier": Review.objects.filter(project=project)
+        .exclude(pk=review.pk)
+        .select_related("decided_by")
+        .order_by("-cycle"),
+    }
+    return render(request, "governance/review_detail.html", context)
+
+
+# --- Project governance --------------------------------------------------------------------------
+
+
+def _project_post(request: HttpRequest, project: Project) -> None:
+    action = request.POST.get("action", "")
+    user = request.user
+    if action == "assess":
+        form = RiskAssessmentForm(request.POST)
+        if form.is_valid():
+            _run_service(
+                request,
+                lambda: services.risk_assessment_record(
+                    actor=user, project=project, answers=form.answers()
+                ),
+                "Risk assessment recorded; the project's tier is updated.",
+            )
+        else:
+            _form_errors(request, form)
+    elif action == "submit":
+        form = SubmitForm(request.POST)
+        note = form.cleaned_data["note"] if form.is_valid() else ""
+        _run_service(
+            request,
+            lambda: services.review_submit(actor=user, project=project, note=note),
+            "Submitted for review.",
+        )
+    elif action == "comment":
+        review = selectors.review_get(user=user, pk=request.POST.get("review", ""))
+        if review.project_id != project.pk:
+            raise Http404("No such review.")
+        comment = CommentForm(request.POST)
+        if comment.is_valid():
+            _run_service(
+                request,
+                lambda: services.review_comment_add(
+                    actor=user, review=review, text=comment.cleaned_data["text"]
+                ),
+                "Comment added.",
+            )
+        else:
+            _form_errors(request, comment)
+    else:
+        messages.error(request, "Unknown action.")
+
+
+def _project_overlaps(project: Project) -> list[dict[str, Any]]:
+    pairs = (
+        OverlapPair.objects.filter(Q(project_a=project) | Q(project_b=project), current=True)
+        .exclude(review_status=OverlapPair.ReviewStatus.DISMISSED)
+        .select_related("project_a__business_unit", "project_b__business_unit")
+        .order_by("-score")[:20]
+    )
+    return [
+        {"pair": p, "other": p.project_b if p.project_a_id == project.pk else p.project_a}
+        for p in pairs
+    ]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_governance(request: HttpRequest, pk: int) -> HttpResponse:
+    """Risk tier and rationale, questionnaire, reviews, conditions, controls, overlaps."""
+    project = project_get(user=request.user, pk=pk)
+    if request.method == "POST":
+        _project_post(request, project)
+        return redirect("governance:project", pk=project.pk)
+    user = request.user
+    latest = (
+        RiskAssessment.objects.filter(project=project)
+        .select_related("assessor")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    reviews = list(selectors.review_list(user=user).filter(project=project).order_by("-cycle"))
+    controls = selectors.project_controls(project=project)
+    can_edit = permissions.can_set_control_status(user, project)
+    initial = {}
+    if latest:
+        initial = dict(latest.answers)
+    context = {
+        "project": project,
+        "assessment": latest,
+        "reviews": reviews,
+        "open_review": next((r for r in reviews if r.is_open), None),
+        "controls": controls,
+        "controls_met": sum(
+            1 for c in controls if c.status in (ControlStatus.Status.MET, "not_applicable")
+        ),
+        "overlaps": _project_overlaps(project),
+        "can_assess": permissions.can_record_assessment(user, project),
+        "can_submit": permissions.can_submit(user, project) and not project.archived_at,
+        "can_comment": permissions.can_comment(user, project),
+        "can_set_controls": can_edit,
+        "is_reviewer": roles.is_reviewer(user),
+        "risk_form": RiskAssessmentForm(initial=initial),
+        "submit_form": SubmitForm(),
+        "comment_form": CommentForm(),
+    }
+    return render(request, "governance/project_governance.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def control_status_edit(request: HttpRequest, pk: int, control_pk: int) -> HttpResponse:
+    project = project_get(user=request.user, pk=pk)
+    _require(
+        permissions.can_set_control_status(request.user, project),
+        "You may set control statuses only of projects you can edit.",
+    )
+    control = get_object_or_404(Control.objects.select_related("framework"), pk=control_pk)
+    entry = ControlStatus.objects.filter(project=project, control=control).first()
+    if request.method == "POST":
+        form = ControlStatusForm(request.POST)
+        if form.is_valid():
+            ok = _run_service(
+                request,
+                lambda: services.control_status_set(
+                    actor=request.user, project=project, control=control, **form.cleaned_data
+                ),
+                f"Status of {control.identifier} saved.",
+            )
+            if ok:
+                return redirect(reverse("governance:project", args=[project.pk]) + "#controls")
+    else:
+        initial = (
+            {
+                "status": entry.status,
+                "evidence_url": entry.evidence_url,
+                "note": entry.note,
+                "justification": entry.justification,
+            }
+            if entry
+            else {}
+        )
+        form = ControlStatusForm(initial=initial)
+    context = {"project": project, "control": control, "entry": entry, "form": form}
+    return render(request, "governance/control_status_form.html", context)
+
+
+# --- Portfolio overview --------------------------------------------------------------------------
+
+
+def _counts(queryset: Any, field: str, choices: Any) -> list[dict[str, Any]]:
+    found = dict(queryset.order_by().values_list(field).annotate(n=Count("id")))
+    total = sum(found.values()) or 1
+    return [
+        {"value": v, "label": label, "n": found.get(v, 0), "share": found.get(v, 0) / total}
+        for v, label in choices
+    ]
+
+
+def _high_tier_all_met(projects: Any) -> tuple[int, int]:
+    """(high-tier projects, of which every applicable control is met or justified N/A), in two
+    queries: the catalogue, then one aggregate over the high-tier projects."""
+    rules = list(Control.objects.values_list("pk", "applies_to_tiers", "high_impact_only"))
+    plain = [pk for pk, tiers, hi_only in rules if "high" in (tiers or []) and not hi_only]
+    every = [pk for pk, tiers, _ in rules if "high" in (tiers or [])]
+    high = projects.filter(risk_tier=Project.RiskTier.HIGH).annotate(
+        hi=selectors.high_impact_expression(),
+        sat=Count(
+            "control_statuses",
+            filter=Q(control_statuses__control_id__in=every)
+            & (
+                Q(control_statuses__status=ControlStatus.Status.MET)
+                | (
+                    Q(control_statuses__status=ControlStatus.Status.NOT_APPLICABLE)
+                    & ~Q(control_statuses__justification="")
+                )
+            ),
+        ),
+    )
+    rows = high.order_by().values_list("hi", "sat")
+    total = met = 0
+    for hi, sat in rows:
+        total += 1
+        needed = len(every) if hi else len(plain)
+        if needed and sat >= needed:
+            met += 1
+    return total, met
+
+
+def _coverage(projects: Any, today: dt.date) -> dict[str, Any]:
+    agg = projects.aggregate(
+        total=Count("id"),
+        assessed=Count("id", filter=~Q(risk_tier="")),
+        no_owner=Count("id", filter=Q(owner__isnull=True)),
+    )
+    overdue = Review.objects.filter(
+        status__in=Review.OPEN, due_date__lt=today, project_id__in=projects.values("pk")
+    ).count()
+    total = agg["total"] or 0
+    return {
+        "total": total,
+        "assessed": agg["assessed"],
+        "assessed_share": agg["assessed"] / total if total else None,
+        "no_owner": agg["no_owner"],
+        "overdue": overdue,
+    }
+
+
+def _last_runs() -> dict[str, Any]:
+    runs = list(MetricRun.objects.order_by("-started_at", "-id")[:5])
+    succeeded = next((r for r in runs if r.status == MetricRun.Status.SUCCEEDED), None)
+    return {"runs": runs, "last": runs[0] if runs else None, "last_ok": succeeded}
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Portfolio overview for IT: counts, governance coverage, the last metrics run."""
+    _require_sees_everything(request)
+    projects = project_queryset(user=request.user)
+    today = timezone.localdate()
+    coverage = _coverage(projects, today)
+    high_total, high_met = _high_tier_all_met(projects)
+    coverage["high_total"] = high_total
+    coverage["high_met"] = high_met
+    coverage["high_share"] = high_met / high_total if high_total else None
+    units = list(
+        projects.order_by()
+        .values("business_unit__name", "business_unit__code")
+        .annotate(n=Count("id"))
+        .order_by("-n", "business_unit__name")
+    )
+    unit_items = [(f"{u['business_unit__name']}", u["n"]) for u in units]
+    context = {
+        "coverage": coverage,
+        "by_stage": _counts(projects, "stage", Project.Stage.choices),
+        "by_tier": _counts(projects, "risk_tier", TIER_CHOICES),
+        "units": charts.cap_items(unit_items, 25),
+        "unit_count": len(units),
+        "unit_chart": charts.bar(
+            unit_items,
+            title="Projects by business unit",
+            x_title="Projects",
+            y_title="Business unit",
+            hover="%{y}: %{x} projects<extra></extra>",
+        ),
+        "is_reviewer": roles.is_reviewer(request.user),
+        "metrics_api": "/api/v1/metric-runs/",
+        "load_plotly": True,
+        **_last_runs(),
+    }
+    return render(request, "governance/dashboard.html", context)
+
+
+# --- Compliance ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def compliance(request: HttpRequest) -> HttpResponse:
+    _require_sees_everything(request)
+    rows = selectors.compliance_by_unit(user=request.user)
+    frameworks = list(Framework.objects.order_by("position", "name").values_list("pk", "name"))
+    table = [
+        {
+            "label": r.label,
+            "total": r.total,
+            "cells": [r.frameworks.get(pk) for pk, _ in frameworks],
+        }
+        for r in rows
+    ]
+    ranked = sorted(table, key=lambda r: -(r["total"].applicable))[: charts.MAX_HEATMAP]
+    figure = charts.compliance_heatmap(
+        [r["label"] for r in ranked],
+        [name for _, name in frameworks],
+        [[c.share if c else None for c in r["cells"]] for r in ranked],
+    )
+    context = {
+        "frameworks": frameworks,
+        "rows": table,
+        "figure": figure,
+        "shown_in_chart": len(ranked),
+        "load_plotly": True,
+    }
+    return render(request, "governance/compliance.html", context)
+
+
+# --- Executive -----------------------------------------------------------------------------------
+
+
+def _alignment(projects: Any) -> dict[str, Any]:
+    confirmed = GoalAlignment.objects.filter(
+        status=GoalAlignment.Status.CONFIRMED, project_id__in=projects.values("pk")
+    )
+    unit_spend = list(
+        confirmed.order_by()
+        .values("goal__title", "project__business_unit__name")
+        .annotate(spend=Sum("project__annual_cost"), n=Count("project_id"))
+    )
+    top = list(
+        confirmed.filter(project__annual_cost__gt=0)
+        .order_by("-project__annual_cost")
+        .values_list(
+            "goal__title", "project__business_unit__name", "project__name", "project__annual_cost"
+        )[:SUNBURST_PROJECTS]
+    )
+    per_goal: dict[str, dict[str, Any]] = defaultdict(lambda: {"spend": Decimal(0), "n": 0})
+    for row in unit_spend:
+        per_goal[row["goal__title"]]["spend"] += row["spend"] or 0
+        per_goal[row["goal__title"]]["n"] += row["n"]
+    goals_without = list(
+        StrategicGoal.objects.filter(active=True)
+        .exclude(alignments__in=confirmed)
+        .order_by("title")
+        .values_list("title", flat=True)[:50]
+    )
+    unaligned = projects.exclude(alignments__status=GoalAlignment.Status.CONFIRMED).count()
+    return {
+        "sunburst": charts.alignment_sunburst(
+            [
+                (r["goal__title"], r["project__business_unit__name"], r["spend"] or 0)
+                for r in unit_spend
+            ],
+            top,
+        ),
+        "goal_bar": charts.bar(
+            [(g, v["spend"]) for g, v in per_goal.items()],
+            title="Annual spend per strategic goal",
+            x_title="Annual spend",
+            y_title="Strategic goal",
+        ),
+        "goals": sorted(
+            ({"title": g, **v} for g, v in per_goal.items()), key=lambda g: -g["spend"]
+        ),
+        "goals_without": goals_without,
+        "unaligned": unaligned,
+    }
+
+
+def _risk_value(projects: Any) -> dict[str, Any]:
+    units = list(
+        projects.order_by()
+        .values("business_unit__name")
+        .annotate(
+            cost=Sum("annual_cost"),
+            benefit=Sum("expected_annual_benefit"),
+            projects=Count("id"),
+            high=Count("id", filter=Q(risk_tier__in=["high", "prohibited"])),
+        )
+    )
+    rows = [
+        {
+            "unit": u["business_unit__name"],
+            "cost": u["cost"] or 0,
+            "benefit": u["benefit"] or 0,
+            "projects": u["projects"],
+            "high": u["high"],
+        }
+        for u in units
+    ]
+    rows.sort(key=lambda r: -float(r["cost"]))
+    return {"bubble": charts.risk_value_bubbles(rows), "rows": rows[:60], "unit_total": len(rows)}
+
+
+TREND_SCOPE = "portfolio"
+TREND_POINTS = 400
+
+
+def _trends() -> dict[str, Any]:
+    snapshots = list(
+        MetricSnapshot.objects.filter(scope=TREND_SCOPE)
+        .order_by("-date")
+        .values_list("metric", "date", "value")[:TREND_POINTS]
+    )
+    series: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for metric, date, value in reversed(snapshots):
+        series[metric].append((date.isoformat(), value))
+    return {
+        "series": dict(series),
+        "chart": charts.trend_lines(series, title="Portfolio metrics over time")
+        if series
+        else None,
+    }
+
+
+def _latest_run() -> MetricRun | None:
+    return (
+        MetricRun.objects.filter(status=MetricRun.Status.SUCCEEDED, clusters__isnull=False)
+        .order_by("-started_at", "-id")
+        .distinct()
+        .first()
+    )
+
+
+@login_required
+@require_GET
+def executive(request: HttpRequest) -> HttpResponse:
+    _require_sees_everything(request)
+    projects = project_queryset(user=request.user)
+    run = _latest_run()
+    clusters = (
+        list(
+            OverlapCluster.objects.filter(run=run)
+            .select_related("lead_project")
+            .order_by("-consolidation_estimate")[:TOP_CLUSTERS]
+        )
+        if run
+        else []
+    )
+    context = {
+        "alignment": _alignment(projects),
+        "risk_value": _risk_value(projects),
+        "trends": _trends(),
+        "run": run,
+        "clusters": clusters,
+        "consolidation_chart": charts.bar(
+            [(c.label, c.consolidation_estimate) for c in clusters],
+            title="Top consolidation opportunities",
+            x_title="Estimated annual saving",
+            y_title="Cluster",
+            colour=charts.OKABE_ITO["green"],
+        )
+        if clusters
+        else None,
+        "load_plotly": True,
+    }
+    return render(request, "governance/executive.html", context)
+
+
+# --- Overlaps ------------------------------------------------------------------------------------
+
+
+def _overlap_review_service() -> Callable[..., Any] | None:
+    try:
+        from governance import metrics_services  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return getattr(metrics_services, "overlap_pair_review", None)
+
+
+@login_required
+@require_GET
+def overlap_list(request: HttpRequest) -> HttpResponse:
+    _require_sees_everything(request)
+    run = _latest_run()
+    visible = project_queryset(user=request.user).values("pk")
+    clusters = (
+        list(
+            OverlapCluster.objects.filter(run=run)
+            .select_related("lead_project")
+            .prefetch_related("members", "business_units")[:CLUSTERS_SHOWN]
+        )
+        if run
+        else []
+    )
+    pairs = list(
+        OverlapPair.objects.filter(current=True, project_a__in=visible, project_b__in=visible)
+        .select_related("project_a__business_unit", "project_b__business_unit")
+        .order_by("-score", "id")[:OVERLAP_PAIRS_SHOWN]
+    )
+    # Fragmentation: how many projects each unit has in each cluster label (one query).
+    counts: dict[tuple[str, str], float] = defaultdict(float)
+    if run:
+        for label, unit, n in (
+            OverlapCluster.members.through.objects.filter(overlapcluster__run=run)
+            .values_list("overlapcluster__label", "project__business_unit__name")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            counts[(unit, label)] += n
+    rows = sorted({r for r, _ in counts})
+    cols = sorted({c for _, c in counts})
+    context = {
+        "run": run,
+        "clusters": clusters,
+        "pairs": pairs,
+        "can_review_pairs": roles.is_reviewer(request.user)
+        and _overlap_review_service() is not None,
+        "fragmentation": charts.count_heatmap(
+            rows,
+            cols,
+            counts,
+            title="Fragmentation: projects per business unit in each overlap cluster",
+            x_title="Cluster (capability)",
+            y_title="Business unit",
+        )
+        if counts
+        else None,
+        "fragmentation_rows": [
+            {"unit": r, "cells": [int(counts.get((r, c), 0)) for c in cols]} for r in rows[:30]
+        ],
+        "fragmentation_cols": cols[:30],
+        "load_plotly": bool(counts),
+    }
+    return render(request, "governance/overlap_list.html", context)
+
+
+@login_required
+@require_POST
+def overlap_pair_review(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_reviewer(request)
+    service = _overlap_review_service()
+    if service is None:
+        raise Http404("Reviewing overlaps is not available yet.")
+    pair = get_object_or_404(OverlapPair, pk=pk)
+    project_get(user=request.user, pk=pair.project_a_id)
+    project_get(user=request.user, pk=pair.project_b_id)
+    decision = request.POST.get("decision", "")
+    if decision not in (OverlapPair.ReviewStatus.CONFIRMED, OverlapPair.ReviewStatus.DISMISSED):
+        messages.error(request, "Choose confirm or dismiss.")
+    else:
+        _run_service(
+            request,
+            lambda: service(
+                actor=request.user, pair=pair, status=decision, note=request.POST.get("note", "")
+            ),
+            f"Overlap {OverlapPair.ReviewStatus(decision).label.lower()}.",
+        )
+    return redirect("governance:overlap-list")
+
+
+COMPARED_FIELDS = (
+    ("Business unit", "business_unit"),
+    ("Stage", "get_stage_display"),
+    ("Risk tier", "get_risk_tier_display"),
+    ("Review status", "get_review_status_display"),
+    ("Problem", "problem"),
+    ("Benefits", "benefits"),
+    ("Outputs", "outputs"),
+    ("Annual cost", "annual_cost"),
+    ("Owner", "owner"),
+)
+
+
+@login_required
+@require_GET
+def overlap_compare(request: HttpRequest, a: int, b: int) -> HttpResponse:
+    _require_sees_everything(request)
+    first = project_get(user=request.user, pk=a)
+    second = project_get(user=request.user, pk=b)
+
+    def value(project: Project, attr: str) -> Any:
+        v = getattr(project, attr)
+        return v() if callable(v) else v
+
+    rows = [
+        {"label": label, "a": value(first, attr), "b": value(second, attr)}
+        for label, attr in COMPARED_FIELDS
+    ]
+    tools_a = {t.name for t in first.tools.all()}
+    tools_b = {t.name for t in second.tools.all()}
+    caps_a = {c.name for c in first.capabilities.all()}
+    caps_b = {c.name for c in second.capabilities.all()}
+    low, high = sorted((first.pk, second.pk))
+    pair = OverlapPair.objects.filter(project_a_id=low, project_b_id=high).first()
+    context = {
+        "a": first,
+        "b": second,
+        "rows": rows,
+        "tools": {
+            "shared": sorted(tools_a & tools_b),
+            "a": sorted(tools_a - tools_b),
+            "b": sorted(tools_b - tools_a),
+        },
+        "capabilities": {
+            "shared": sorted(caps_a & caps_b),
+            "a": sorted(caps_a - caps_b),
+            "b": sorted(caps_b - caps_a),
+        },
+        "pair": pair,
+    }
+    return render(request, "governance/overlap_compare.html", context)
+
+
+# --- Tools ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def tools(request: HttpRequest) -> HttpResponse:
+    """Sanction status, adoption by unit, use without a registered project (aggregate queries)."""
+    _require_sees_everything(request)
+    visible = project_queryset(user=request.user)
+    tool_rows = list(
+        Tool.objects.annotate(
+            project_count=Count(
+                "projects", filter=Q(projects__in=visible.values("pk")), distinct=True
+            ),
+            unit_count=Count("adoptions__business_unit", distinct=True),
+        )
+        .order_by("-project_count", "name")
+        .values("pk", "name", "vendor", "sanction_status", "project_count", "unit_count")[:100]
+    )
+    by_status = dict(Tool.objects.order_by().values_list("sanction_status").annotate(n=Count("id")))
+    adoption = list(
+        ToolAdoption.objects.order_by()
+        .values("business_unit__name", "tool__sanction_status")
+        .annotate(n=Count("id"))
+    )
+    per_unit: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in adoption:
+        per_unit[row["business_unit__name"]][row["tool__sanction_status"]] += row["n"]
+    units = sorted(per_unit, key=lambda u: -sum(per_unit[u].values()))[: charts.MAX_BARS]
+    statuses = [s for s, _ in Tool.SanctionStatus.choices]
+    # Adoptions of a tool by a unit that has no (visible) registered project using that tool.
+    registered = Project.objects.filter(
+        pk__in=visible.values("pk"),
+        business_unit_id=OuterRef("business_unit_id"),
+        tools=OuterRef("tool_id"),
+    )
+    unregistered = list(
+        ToolAdoption.objects.annotate(registered=Exists(registered))
+        .filter(registered=False)
+        .select_related("business_unit", "tool")
+        .order_by("tool__sanction_status", "business_unit__name")[:50]
+    )
+    context = {
+        "tools": tool_rows,
+        "by_status": [
+            {"value": v, "label": label, "n": by_status.get(v, 0)}
+            for v, label in Tool.SanctionStatus.choices
+        ],
+        "adoption_units": [
+            {"unit": u, "cells": [per_unit[u].get(s, 0) for s in statuses]} for u in units
+        ],
+        "statuses": Tool.SanctionStatus.choices,
+        "adoption_chart": charts.stacked_bar(
+            units,
+            {s: [per_unit[u].get(s, 0) for u in units] for s in statuses},
+            title="Tool adoptions by business unit and sanction status",
+            x_title="Business unit",
+            y_title="Adoptions",
+            colours=charts.SANCTION_COLOURS,
+        )
+        if units
+        else None,
+        "unregistered": unregistered,
+        "load_plotly": bool(units),
+    }
+    return render(request, "governance/tools.html", context)

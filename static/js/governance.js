@@ -1,0 +1,136 @@
+/* Governance pages. The "Recompute metrics" button of the IT overview: POSTs to the metric-runs
+   API with the page's CSRF token, then polls the same endpoint and shows the run's progress.
+   The button stays hidden when the endpoint does not exist (404) or JavaScript is off. */
+(function () {
+  "use strict";
+
+  var box = document.querySelector("[data-metrics-api]");
+  if (!box || !window.fetch) {
+    return;
+  }
+  var url = box.getAttribute("data-metrics-api");
+  var button = box.querySelector("[data-recompute]");
+  var status = box.querySelector("[data-recompute-status]");
+  var bar = box.querySelector("progress");
+  var tokenInput = document.querySelector("input[name=csrfmiddlewaretoken]");
+  var token = tokenInput ? tokenInput.value : "";
+  var INTERVAL_MS = 2000;
+  var MAX_POLLS = 900;
+
+  function say(text) {
+    if (status) {
+      status.textContent = text;
+    }
+  }
+
+  function latest(data) {
+    var runs = Array.isArray(data) ? data : data && data.results;
+    return runs && runs.length ? runs[0] : null;
+  }
+
+  function show(run) {
+    if (!run) {
+      return;
+    }
+    var percent = Math.max(0, Math.min(100, Number(run.progress) || 0));
+    if (bar) {
+      bar.hidden = run.status !== "running";
+      bar.value = percent;
+      bar.textContent = percent + "%";
+    }
+    if (run.status === "running") {
+      say("Computing… " + percent + "%");
+    } else {
+      say("Last run: " + run.status + (run.finished_at ? " at " + run.finished_at : ""));
+    }
+  }
+
+  function get() {
+    return fetch(url, {
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { Accept: "application/json" }
+    });
+  }
+
+  function poll(count) {
+    get()
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (data) {
+        var run = latest(data);
+        show(run);
+        if (run && run.status === "running" && count < MAX_POLLS) {
+          window.setTimeout(function () {
+            poll(count + 1);
+          }, INTERVAL_MS);
+        } else {
+          if (button) {
+            button.disabled = false;
+          }
+          if (run && run.status !== "running" && count > 0) {
+            say("Finished (" + run.status + "). Reload the page to see the new figures.");
+          }
+        }
+      })
+      .catch(function () {
+        say("Could not read the progress; reload the page later.");
+        if (button) {
+          button.disabled = false;
+        }
+      });
+  }
+
+  get()
+    .then(function (response) {
+      if (response.status === 404 || !response.ok) {
+        return;
+      }
+      if (button) {
+        button.hidden = false;
+      }
+      return response.json().then(function (data) {
+        var run = latest(data);
+        show(run);
+        if (run && run.status === "running") {
+          if (button) {
+            button.disabled = true;
+          }
+          poll(0);
+        }
+      });
+    })
+    .catch(function () {});
+
+  if (button) {
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      say("Starting…");
+      fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {
+          Accept: "application/json",
+          "Content-Type": "application/json",
+          "X-CSRFToken": token
+        },
+        body: JSON.stringify({ kind: "full" })
+      })
+        .then(function (response) {
+          if (response.status === 409) {
+            say("A run is already in progress.");
+          } else if (!response.ok) {
+            say("The run could not be started (" + response.status + ").");
+            button.disabled = false;
+            return;
+          }
+          poll(0);
+        })
+        .catch(function () {
+          say("The run could not be started.");
+          button.disabled = false;
+        });
+    });
+  }
+})();
