@@ -727,6 +727,24 @@ def overlap_list(request: HttpRequest) -> HttpResponse:
     return render(request, "governance/overlap_list.html", context)
 
 
+def _pair_review_kwargs(
+    service: Callable[..., Any], request: HttpRequest, pair: OverlapPair, decision: str
+) -> dict[str, Any]:
+    """Keyword arguments for the metrics engineer's service, whatever it names them."""
+    import inspect
+
+    accepted = set(inspect.signature(service).parameters)
+    offered = {
+        "actor": request.user,
+        "pair": pair,
+        "status": decision,
+        "review_status": decision,
+        "decision": decision,
+        "note": request.POST.get("note", ""),
+    }
+    return {k: v for k, v in offered.items() if k in accepted}
+
+
 @login_required
 @require_POST
 def overlap_pair_review(request: HttpRequest, pk: int) -> HttpResponse:
@@ -743,9 +761,7 @@ def overlap_pair_review(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         _run_service(
             request,
-            lambda: service(
-                actor=request.user, pair=pair, status=decision, note=request.POST.get("note", "")
-            ),
+            lambda: service(**_pair_review_kwargs(service, request, pair, decision)),
             f"Overlap {OverlapPair.ReviewStatus(decision).label.lower()}.",
         )
     return redirect("governance:overlap-list")
