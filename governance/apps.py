@@ -1,6 +1,16 @@
+import importlib
+import importlib.util
+
 from django.apps import AppConfig
 
 
 class GovernanceConfig(AppConfig):
     name = "governance"
     verbose_name = "Governance"
+
+    def ready(self) -> None:
+        # Register the tasks in every process (web included): the outbox looks tasks up by name
+        # and, in embedded mode, runs them in the web process.
+        for module in ("governance.tasks", "governance.notification_tasks"):
+            if importlib.util.find_spec(module) is not None:
+                importlib.import_module(module)

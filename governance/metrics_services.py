@@ -1,0 +1,644 @@
+"""Writes of the metrics engine: runs (locked, recorded), their stored results, pair reviews.
+
+A run reads the facts (`metrics_selectors.portfolio_facts`), computes everything with the pure
+functions of `governance.metrics` outside any transaction, then stores ALL results in one
+transaction at the end. A run that dies halfway leaves the previous results visible and whole.
+See docs/metrics-engine.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from governance import metrics_selectors
+from governance.metrics.alignment import AlignmentReport, GoalSuggestion, alignment, suggest_goals
+from governance.metrics.clusters import Cluster, find_clusters
+from governance.metrics.coverage import CoverageReport, coverage
+from governance.metrics.fragmentation import FragmentationReport, fragmentation
+from governance.metrics.overlap import OverlapAnalysis, ProjectProfiles, find_overlaps
+from governance.metrics.similar import SimilarityIndex
+from governance.metrics.text import Lexicon
+from governance.models import (
+    MetricLock,
+    MetricRun,
+    MetricSnapshot,
+    OverlapCluster,
+    OverlapPair,
+    SimilarityIndexBlob,
+)
+from portfolio import audit, roles, task_queue
+from portfolio.models import AuditEvent, GoalAlignment, OutboxMessage, Project, StrategicGoal
+
+logger = logging.getLogger(__name__)
+Actor = AbstractBaseUser | AnonymousUser | None
+
+# Full, incremental and snapshot runs write the same tables: one lock keeps them apart.
+LOCK_NAME = "portfolio-metrics"
+# Older similarity indexes than the newest few are deleted when a run stores its own.
+KEEP_INDEXES = 2
+INCREMENTAL_TASK = "governance.compute_metrics_incremental"
+
+
+class MetricsLocked(Exception):
+    """Another run holds the metrics lock."""
+
+
+def lock_stale_after() -> dt.timedelta:
+    """A lock older than this belongs to a dead run (default: Celery hard time limit + 1 min)."""
+    default = int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 1800)) + 60
+    return dt.timedelta(
+        seconds=int(getattr(settings, "MAESTRO_METRICS_LOCK_STALE_SECONDS", default))
+    )
+
+
+def debounce_seconds() -> int:
+    return int(getattr(settings, "MAESTRO_METRICS_DEBOUNCE_SECONDS", 60))
+
+
+# --- The lock ------------------------------------------------------------------------------------
+
+
+def _lock_row() -> MetricLock:
+    try:
+        return MetricLock.objects.get_or_create(name=LOCK_NAME)[0]
+    except IntegrityError:  # created concurrently
+        return MetricLock.objects.get(name=LOCK_NAME)
+
+
+def lock_acquire(run: MetricRun) -> bool:
+    """Make `run` the holder of the metrics lock; False when a live run holds it.
+
+    PostgreSQL: the lock row is claimed with `select_for_update(nowait=True)` (a competitor fails
+    at once instead of waiting). SQLite has no row locks: one conditional UPDATE claims it.
+    Either way `holder`/`acquired_at` mark the lock for the whole run, and a claim older than
+    `lock_stale_after()` (a killed worker) may be taken over.
+    """
+    _lock_row()
+    now = timezone.now()
+    free = Q(holder__isnull=True) | Q(acquired_at__lt=now - lock_stale_after())
+    if connection.vendor == "postgresql":
+        try:
+            with transaction.atomic():
+                row = MetricLock.objects.select_for_update(nowait=True).get(name=LOCK_NAME)
+                if not MetricLock.objects.filter(free, pk=row.pk).exists():
+                    return False
+                MetricLock.objects.filter(pk=row.pk).update(holder=run, acquired_at=now)
+                return True
+        except DatabaseError:  # could not obtain lock on row: another run is claiming it
+            return False
+    return bool(MetricLock.objects.filter(free, name=LOCK_NAME).update(holder=run, acquired_at=now))
+
+
+def lock_release(run: MetricRun) -> None:
+    MetricLock.objects.filter(name=LOCK_NAME, holder=run).update(holder=None, acquired_at=None)
+
+
+# --- Computing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Results:
+    """Everything one run computed (pure values), ready to be stored."""
+
+    facts: metrics_selectors.PortfolioFacts
+    overlaps: OverlapAnalysis
+    clusters: tuple[Cluster, ...]
+    fragmentation: FragmentationReport
+    alignment: AlignmentReport
+    suggestions: tuple[GoalSuggestion, ...]
+    coverage: CoverageReport
+    index: SimilarityIndex | None
+
+
+def _progress(run: MetricRun, percent: int) -> None:
+    now = timezone.now()
+    MetricRun.objects.filter(pk=run.pk).update(progress=percent, heartbeat_at=now)
+    MetricLock.objects.filter(name=LOCK_NAME, holder=run).update(acquired_at=now)
+
+
+def compute(facts: metrics_selectors.PortfolioFacts, run: MetricRun | None = None) -> Results:
+    """The pure metrics over the facts (what `report.compute_portfolio_metrics` does, stage by
+    stage so that progress is reported and the similarity index shares the lexicon)."""
+    step = (lambda p: _progress(run, p)) if run is not None else (lambda p: None)
+    projects = sorted(facts.projects, key=lambda p: p.id)
+    lexicon = Lexicon.with_catalogue(facts.tools)
+    profiles = ProjectProfiles(projects, None, lexicon)
+    step(20)
+    overlaps = find_overlaps(profiles)
+    step(45)
+    clusters = find_clusters(overlaps)
+    step(60)
+    tools_by_project = {
+        p.id: sorted(profiles.tool_names[i]) for i, p in enumerate(profiles.projects)
+    }
+    report = fragmentation(projects, clusters, tools=tools_by_project)
+    aligned = alignment(projects, facts.goals)
+    suggestions = suggest_goals(
+        projects, facts.goals, None, lexicon, text=(profiles.text_model, profiles.text)
+    )
+    covered = coverage(
+        projects,
+        as_of=timezone.localdate(facts.read_at),
+        governance=facts.governance,
+        reviews=facts.reviews,
+        tools=facts.tools,
+    )
+    step(75)
+    index = SimilarityIndex.build(projects, tools=facts.tools) if projects else None
+    step(85)
+    return Results(facts, overlaps, clusters, report, aligned, suggestions, covered, index)
+
+
+# --- Storing -------------------------------------------------------------------------------------
+
+
+def _cluster_key(cluster: Cluster) -> str:
+    digest = hashlib.sha256(",".join(map(str, cluster.member_ids)).encode()).hexdigest()[:12]
+    return f"{cluster.id}-{digest}"
+
+
+def _store_pairs(run: MetricRun, results: Results) -> dict[str, int]:
+    """Upsert the pairs found; keep reviews. Pairs not found again: reviewed ones are kept as
+    not current, open ones are deleted."""
+    existing = {(p.project_a_id, p.project_b_id): p for p in OverlapPair.objects.all()}
+    found: set[tuple[int, int]] = set()
+    new: list[OverlapPair] = []
+    changed: list[OverlapPair] = []
+    fields = ("score", "grade", "cross_unit", "reasons", "current")
+    for pair in results.overlaps.pairs:
+        key = (pair.a_id, pair.b_id)
+        found.add(key)
+        values = {
+            "score": float(pair.score),
+            "grade": pair.grade,
+            "cross_unit": pair.cross_unit,
+            "reasons": list(pair.reasons),
+            "current": True,
+        }
+        row = existing.get(key)
+        if row is None:
+            new.append(
+                OverlapPair(project_a_id=key[0], project_b_id=key[1], last_run=run, **values)
+            )
+        elif any(getattr(row, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.last_run = run
+            changed.append(row)
+    OverlapPair.objects.bulk_create(new, batch_size=500)
+    now = timezone.now()
+    for row in changed:
+        row.updated_at = now
+    OverlapPair.objects.bulk_update(changed, [*fields, "last_run", "updated_at"], batch_size=500)
+    gone = [row for key, row in existing.items() if key not in found]
+    stale = [r.pk for r in gone if r.review_status != OverlapPair.ReviewStatus.OPEN and r.current]
+    OverlapPair.objects.filter(pk__in=stale).update(current=False, updated_at=now)
+    dropped = [r.pk for r in gone if r.review_status == OverlapPair.ReviewStatus.OPEN]
+    OverlapPair.objects.filter(pk__in=dropped).delete()
+    return {"pairs_created": len(new), "pairs_updated": len(changed), "pairs_dropped": len(dropped)}
+
+
+def _store_clusters(run: MetricRun, results: Results) -> None:
+    """This run's clusters replace the previous runs'."""
+    OverlapCluster.objects.exclude(run=run).delete()
+    units = results.facts.project_units
+    rows = []
+    for cluster in results.clusters:
+        outside = cluster.consolidation_estimate
+        rows.append(
+            OverlapCluster(
+                run=run,
+                key=_cluster_key(cluster),
+                label=(cluster.capability_label or "")[:255],
+                size=cluster.size,
+                unit_count=len(cluster.scope_unit_ids),
+                combined_cost=Decimal(str(round(cluster.combined_cost or 0.0, 2))),
+                consolidation_estimate=Decimal(str(round(outside or 0.0, 2))),
+                lead_project_id=cluster.lead_project_id,
+                cross_unit=cluster.cross_unit,
+                hygiene=not cluster.cross_unit,
+                reasons=[
+                    *([f"tools: {', '.join(cluster.tools)}"] if cluster.tools else []),
+                    f"cohesion {cluster.cohesion:.2f}",
+                    f"annual cost known for {cluster.costs_known} of {cluster.size}",
+                ],
+            )
+        )
+    created = OverlapCluster.objects.bulk_create(rows, batch_size=500)
+    members = OverlapCluster.members.through
+    unit_links = OverlapCluster.business_units.through
+    member_rows = []
+    unit_rows = []
+    for row, cluster in zip(created, results.clusters, strict=True):
+        member_rows += [members(overlapcluster_id=row.pk, project_id=m) for m in cluster.member_ids]
+        unit_rows += [
+            unit_links(overlapcluster_id=row.pk, businessunit_id=u)
+            for u in sorted({units[m] for m in cluster.member_ids if m in units})
+        ]
+    members.objects.bulk_create(member_rows, batch_size=1000)
+    unit_links.objects.bulk_create(unit_rows, batch_size=1000)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def snapshot_values(results: Results) -> list[tuple[str, str, float | None, dict[str, Any]]]:
+    """(metric, scope, value, payload) of one run: portfolio figures, per scope unit, per goal."""
+    facts = results.facts
+    frag = results.fragmentation.portfolio
+    align = results.alignment
+    cov = results.coverage
+    pairs = results.overlaps.pairs
+    clusters = results.clusters
+    out: list[tuple[str, str, float | None, dict[str, Any]]] = []
+
+    def add(metric: str, value: float | None, scope: str = "portfolio", **payload: Any) -> None:
+        out.append((metric, scope, value, payload))
+
+    add("projects", len(facts.projects))
+    add("overlap.pairs", len(pairs))
+    add("overlap.cross_unit_pairs", sum(p.cross_unit for p in pairs))
+    add("overlap.duplicates", sum(p.grade == OverlapPair.Grade.DUPLICATE for p in pairs))
+    add("clusters.count", len(clusters))
+    add("clusters.cross_unit", sum(c.cross_unit for c in clusters))
+    add("clusters.hygiene", sum(not c.cross_unit for c in clusters))
+    add(
+        "clusters.consolidation_estimate",
+        round(sum(c.consolidation_estimate or 0.0 for c in clusters), 2),
+    )
+    add(
+        "hygiene.findings",
+        len(results.overlaps.hygiene),
+        findings=[
+            {"kind": h.kind, "scope_unit": h.scope_unit_id, "projects": list(h.project_ids)}
+            for h in results.overlaps.hygiene[:50]
+        ],
+    )
+    add("fragmentation.share_in_multi_unit_clusters", frag.share_in_multi_unit_clusters)
+    add("fragmentation.share_in_multi_unit_groups", frag.share_in_multi_unit_groups)
+    add("fragmentation.multi_unit_groups", frag.multi_unit_groups)
+    add("fragmentation.mean_effective_efforts", frag.mean_effective_efforts)
+    add(
+        "fragmentation.spend_outside_lead",
+        round(frag.spend_outside_lead, 2),
+        groups=[
+            {
+                "key": g.key,
+                "label": g.label,
+                "units": g.units,
+                "projects": len(g.project_ids),
+                "effective_efforts": g.effective_efforts,
+                "distinct_tools": g.distinct_tools,
+                "spend_outside_lead": g.spend_outside_lead,
+            }
+            for g in results.fragmentation.groups
+            if g.units >= 2
+        ][:25],
+    )
+    add("alignment.share_projects_aligned", align.share_projects_aligned)
+    add("alignment.share_spend_aligned", align.share_spend_aligned)
+    add("alignment.projects_without_goal", len(align.projects_without_goal))
+    add("alignment.goals_without_projects", len(align.goals_without_projects))
+    add("alignment.suggestions", len(results.suggestions))
+    add("coverage.share_with_current_assessment", cov.share_with_current_assessment)
+    add("coverage.share_high_tier_controls_met", cov.share_high_tier_controls_met)
+    add("coverage.open_reviews", cov.open_reviews)
+    add("coverage.overdue_reviews", cov.overdue_reviews)
+    add("coverage.median_days_to_decision", cov.median_days_to_decision)
+    add("coverage.unsanctioned_tool_projects", len(cov.unsanctioned_tool_project_ids))
+    add("coverage.prohibited_tool_projects", len(cov.prohibited_tool_project_ids))
+    add("coverage.projects_without_owner", len(cov.projects_without_owner))
+
+    # Per scope unit: the figures the unit dashboards trend.
+    by_scope: dict[int, list[int]] = defaultdict(list)
+    for p in facts.projects:
+        by_scope[p.scope_unit_id].append(p.id)
+    aligned = {p.id for p in facts.projects if p.goal_ids}
+    current = {g.project_id for g in facts.governance if g.assessment_current}
+    unsanctioned = set(cov.unsanctioned_tool_project_ids)
+    for unit in results.fragmentation.units:
+        scope = f"unit:{unit.scope_unit_id}"
+        ids = by_scope.get(unit.scope_unit_id, [])
+        add("projects", unit.projects, scope)
+        add(
+            "fragmentation.share_in_multi_unit_clusters",
+            unit.share_in_multi_unit_clusters,
+            scope,
+        )
+        add("fragmentation.shared_capability_groups", unit.shared_capability_groups, scope)
+        add(
+            "alignment.share_projects_aligned",
+            _share(len(aligned.intersection(ids)), len(ids)),
+            scope,
+        )
+        add(
+            "coverage.share_with_current_assessment",
+            _share(len(current.intersection(ids)), len(ids)),
+            scope,
+        )
+        add("coverage.unsanctioned_tool_projects", len(unsanctioned.intersection(ids)), scope)
+    for goal in align.goals:
+        stage_mix = {stage or "unknown": count for stage, count in goal.stage_mix}
+        add(
+            "alignment.goal_projects",
+            len(goal.project_ids),
+            f"goal:{goal.goal_id}",
+            spend=goal.spend,
+            stages=stage_mix,
+        )
+    return out
+
+
+def _store_snapshots(run: MetricRun, results: Results, day: dt.date) -> int:
+    """One MetricSnapshot per (metric, scope, day), written as an upsert on that key."""
+    rows = [
+        MetricSnapshot(metric=m, scope=s, date=day, value=float(v), payload=payload, run=run)
+        for m, s, v, payload in snapshot_values(results)
+        if v is not None
+    ]
+    MetricSnapshot.objects.bulk_create(
+        rows,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["metric", "scope", "date"],
+        update_fields=["value", "payload", "run"],
+    )
+    return len(rows)
+
+
+def _store_index(run: MetricRun, results: Results) -> None:
+    if results.index is None:
+        return
+    SimilarityIndexBlob.objects.create(
+        run=run,
+        data=results.index.to_bytes(),
+        project_count=len(results.index),
+        built_through=results.facts.read_at,
+    )
+    keep = list(
+        SimilarityIndexBlob.objects.order_by("-built_through", "-id").values_list("pk", flat=True)[
+            :KEEP_INDEXES
+        ]
+    )
+    SimilarityIndexBlob.objects.exclude(pk__in=keep).delete()
+
+
+def _store_suggestions(results: Results) -> int:
+    """Suggested alignments where the project has none with that goal yet (never overwrites a
+    confirmed or rejected one); one audit event (actor: system) per suggestion."""
+    if not results.suggestions:
+        return 0
+    existing = set(GoalAlignment.objects.values_list("project_id", "goal_id"))
+    names = {p.id: (p.name, p.unit_id) for p in results.facts.projects}
+    goals = dict(StrategicGoal.objects.values_list("id", "title"))
+    fresh = [
+        s
+        for s in results.suggestions
+        if (s.project_id, s.goal_id) not in existing and s.goal_id in goals
+    ]
+    alive = set(
+        Project.objects.filter(
+            pk__in=[s.project_id for s in fresh], archived_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    rows = []
+    for s in fresh:
+        if s.project_id not in alive:
+            continue
+        alignment_row = GoalAlignment(
+            project_id=s.project_id,
+            goal_id=s.goal_id,
+            status=GoalAlignment.Status.SUGGESTED,
+            strength=Decimal(str(round(min(1.0, max(0.0, s.score)), 3))),
+            rationale=f"Suggested by the metrics run ({s.score:.2f}): {s.rationale}",
+        )
+        # In-memory relations so that the audit event needs no query per row.
+        name, unit_id = names[s.project_id]
+        alignment_row.project = Project(pk=s.project_id, name=name, business_unit_id=unit_id)
+        alignment_row.goal = StrategicGoal(pk=s.goal_id, title=goals[s.goal_id])
+        rows.append(alignment_row)
+    created = GoalAlignment.objects.bulk_create(rows, batch_size=500)
+    AuditEvent.objects.bulk_create(
+        [
+            audit.build_event(
+                actor=None,
+                action="alignment.suggested",
+                target=row,
+                changes={
+                    "goal": {"before": None, "after": row.goal_id},
+                    "status": {"before": None, "after": row.status},
+                    "strength": {"before": None, "after": str(row.strength)},
+                    "rationale": {"before": None, "after": row.rationale},
+                },
+                business_unit=row.project.business_unit_id,
+            )
+            for row in created
+        ],
+        batch_size=500,
+    )
+    return len(created)
+
+
+def store(run: MetricRun, results: Results, *, seconds: float) -> MetricRun:
+    """Store every result of the run and mark it succeeded, all in one transaction."""
+    day = timezone.localdate(results.facts.read_at)
+    with transaction.atomic():
+        counts: dict[str, Any] = {
+            "projects": len(results.facts.projects),
+            "pairs": len(results.overlaps.pairs),
+            "cross_unit_pairs": sum(p.cross_unit for p in results.overlaps.pairs),
+            "clusters": len(results.clusters),
+            "cross_unit_clusters": sum(c.cross_unit for c in results.clusters),
+            "hygiene_clusters": sum(not c.cross_unit for c in results.clusters),
+            "hygiene_findings": len(results.overlaps.hygiene),
+        }
+        counts.update(_store_pairs(run, results))
+        _store_clusters(run, results)
+        counts["snapshots"] = _store_snapshots(run, results, day)
+        _store_index(run, results)
+        counts["suggestions_created"] = _store_suggestions(results)
+        counts["seconds"] = round(seconds, 2)
+        MetricRun.objects.filter(pk=run.pk).update(
+            status=MetricRun.Status.SUCCEEDED,
+            finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+            progress=100,
+            counts=counts,
+        )
+    run.refresh_from_db()
+    return run
+
+
+# --- Runs ----------------------------------------------------------------------------------------
+
+
+def _start_run(*, kind: str, scheduled_for: dt.date | None, task_id: str) -> MetricRun | None:
+    """A new running run; None when the scheduled day already has its run."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return MetricRun.objects.create(
+                kind=kind,
+                status=MetricRun.Status.RUNNING,
+                started_at=now,
+                heartbeat_at=now,
+                scheduled_for=scheduled_for,
+                task_id=task_id[:64],
+                parameters={"scheduled_for": scheduled_for.isoformat() if scheduled_for else None},
+            )
+    except IntegrityError:
+        return None
+
+
+def metrics_compute(
+    *, kind: str = MetricRun.Kind.FULL, scheduled_for: dt.date | None = None, task_id: str = ""
+) -> MetricRun:
+    """One metrics run: lock, read, compute, store (see the module docstring).
+
+    A run of a scheduled day that already has one returns that run and computes nothing. When
+    another run holds the lock the run is recorded as skipped. On failure the run is marked
+    failed with the error, previous results stay as they were, and the error is raised again
+    (so that a task retries transient database errors).
+    """
+    if kind not in MetricRun.Kind.values:
+        raise ValueError(f"unknown metric run kind: {kind}")
+    run = _start_run(kind=kind, scheduled_for=scheduled_for, task_id=task_id)
+    if run is None:
+        existing = MetricRun.objects.filter(kind=kind, scheduled_for=scheduled_for).exclude(
+            status=MetricRun.Status.SKIPPED
+        )
+        return existing.get()
+    if not lock_acquire(run):
+        MetricRun.objects.filter(pk=run.pk).update(
+            status=MetricRun.Status.SKIPPED,
+            finished_at=timezone.now(),
+            error="Another metrics run was in progress.",
+        )
+        run.refresh_from_db()
+        return run
+    started = time.monotonic()
+    try:
+        facts = metrics_selectors.portfolio_facts()
+        _progress(run, 10)
+        results = compute(facts, run)
+        return store(run, results, seconds=time.monotonic() - started)
+    except Exception as exc:  # recorded on the run, then raised again
+        logger.exception("metrics run %s failed", run.pk)
+        # A failed scheduled run gives its day back, so that a retry or catch-up may run it.
+        MetricRun.objects.filter(pk=run.pk).update(
+            status=MetricRun.Status.FAILED,
+            finished_at=timezone.now(),
+            error=f"{type(exc).__name__}: {exc}"[:4000],
+            scheduled_for=None,
+        )
+        raise
+    finally:
+        lock_release(run)
+
+
+def metrics_compute_if_changed(*, task_id: str = "") -> MetricRun | None:
+    """Run (incremental kind) when anything the metrics read changed after the start of the
+    last successful run, or when there never was one and projects exist; else do nothing."""
+    last = metrics_selectors.last_successful_run()
+    if last is None:
+        if not metrics_selectors.active_projects().exists():
+            return None
+    elif not metrics_selectors.changed_since(last.started_at):
+        return None
+    return metrics_compute(kind=MetricRun.Kind.INCREMENTAL, task_id=task_id)
+
+
+def metrics_snapshot_day(*, day: dt.date, task_id: str = "") -> MetricRun | None:
+    """The daily snapshot, catching up a missed nightly run: computed once per day, never twice.
+
+    Nothing happens when a run of that day already succeeded (the nightly full run, or an
+    earlier snapshot); a snapshot run of the day is unique (`metricrun_one_per_scheduled_day`).
+    Only today can be computed (the facts are today's); an older day is reported as missed.
+    """
+    runs = MetricRun.objects.filter(status=MetricRun.Status.SUCCEEDED).filter(
+        Q(scheduled_for=day) | Q(started_at__date=day, kind__in=metrics_selectors.RESULT_KINDS)
+    )
+    if runs.filter(kind__in=[MetricRun.Kind.FULL, MetricRun.Kind.SNAPSHOT]).exists():
+        return None
+    if day != timezone.localdate():
+        logger.warning("metrics snapshot of %s missed: only today's can be computed", day)
+        return None
+    return metrics_compute(kind=MetricRun.Kind.SNAPSHOT, scheduled_for=day, task_id=task_id)
+
+
+def metrics_run_request(*, actor: Actor) -> OutboxMessage:
+    """A person asks for a full run now (reviewers and admins): queued through the outbox."""
+    if not roles.is_reviewer(actor):  # type: ignore[arg-type]
+        raise PermissionDenied("Only reviewers and admins may start a metrics run.")
+    with transaction.atomic():
+        return task_queue.enqueue("governance.compute_metrics")
+
+
+def metrics_schedule_incremental() -> OutboxMessage | None:
+    """Queue an incremental run unless one was queued in the last debounce window (a DB marker:
+    the outbox row itself), so a burst of writes queues one run. The beat task
+    `governance.compute_metrics_if_changed` does the same without any caller."""
+    window = timezone.now() - dt.timedelta(seconds=debounce_seconds())
+    if OutboxMessage.objects.filter(task_name=INCREMENTAL_TASK, created_at__gte=window).exists():
+        return None
+    return task_queue.enqueue(INCREMENTAL_TASK)
+
+
+# --- Pair reviews --------------------------------------------------------------------------------
+
+REVIEWABLE = (OverlapPair.ReviewStatus.CONFIRMED, OverlapPair.ReviewStatus.DISMISSED)
+
+
+@transaction.atomic
+def overlap_pair_review(
+    *, actor: Actor, pair: OverlapPair, status: str, note: str = ""
+) -> OverlapPair:
+    """A reviewer confirms the overlap or dismisses it; a dismissed pair stays dismissed when the
+    next runs find it again."""
+    if not roles.is_reviewer(actor):  # type: ignore[arg-type]
+        raise PermissionDenied("Only reviewers may confirm or dismiss an overlap.")
+    if status not in REVIEWABLE:
+        raise ValidationError({"status": f"Choose one of: {', '.join(REVIEWABLE)}."})
+    locked = OverlapPair.objects.select_for_update().get(pk=pair.pk)
+    before = {"review_status": locked.review_status, "review_note": locked.review_note}
+    locked.review_status = status
+    locked.review_note = note
+    locked.reviewed_by = actor if actor is not None and actor.is_authenticated else None  # type: ignore[assignment]
+    locked.reviewed_at = timezone.now()
+    locked.save(
+        update_fields=["review_status", "review_note", "reviewed_by", "reviewed_at", "updated_at"]
+    )
+    audit.record(
+        actor=actor,
+        action="overlap_pair.reviewed",
+        target=locked,
+        changes=audit.diff(before, {"review_status": status, "review_note": note}),
+    )
+    return locked
+
+
+def run_summary(run: MetricRun) -> str:
+    """One line for the command and logs."""
+    c: Counter[str] = Counter({k: v for k, v in (run.counts or {}).items() if isinstance(v, int)})
+    seconds = (run.counts or {}).get("seconds", 0.0)
+    return (
+        f"{run.kind} run {run.pk} {run.status}: {c['projects']} projects, {c['pairs']} pairs "
+        f"({c['cross_unit_pairs']} across units), {c['clusters']} clusters "
+        f"({c['cross_unit_clusters']} cross-unit, {c['hygiene_clusters']} hygiene), "
+        f"{c['suggestions_created']} goal suggestions, {seconds:.1f} s"
+    )
