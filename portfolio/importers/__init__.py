@@ -8,10 +8,13 @@ See docs/importing.md for the formats, the mapping tables and the rules.
 
 from __future__ import annotations
 
+from portfolio.importers.omb2025_cots import FORMAT as COTS_FORMAT
+from portfolio.importers.omb2025_cots import cots_import
 from portfolio.importers.report import ImportFormatError, ImportReport, RowError
-from portfolio.importers.service import inventory_import
+from portfolio.importers.service import ADOPTION_IMPORTERS, inventory_import
 
-FORMATS: tuple[str, ...] = ("omb-2023", "omb-2024", "omb-2025", "maestro-csv")
+FORMATS: tuple[str, ...] = ("omb-2023", "omb-2024", "omb-2025", "omb-2025-cots", "maestro-csv")
+ADOPTION_IMPORTERS[COTS_FORMAT] = cots_import
 
 # The public name: import a file, in one transaction (see service.inventory_import).
 run_import = inventory_import

@@ -91,6 +91,10 @@ _USERNAME = re.compile(r"^[\w.@+-]+\Z")
 USERNAME_MAX = 150
 
 
+# Formats whose rows are not projects (the COTS list): fmt → import function, same arguments.
+ADOPTION_IMPORTERS: dict[str, Callable[..., ImportReport]] = {}
+
+
 def register_format(parser: InventoryFormat) -> None:
     """Make another format importable (its name must also be listed in `FORMATS`)."""
     PARSERS[parser.name] = parser
@@ -931,6 +935,10 @@ def inventory_import(
     (the report then says what would happen to the valid rows). Raises ImportFormatError when the
     file cannot be imported at all. Callers check who may import (reviewers and admins).
     """
+    if fmt in ADOPTION_IMPORTERS:
+        return ADOPTION_IMPORTERS[fmt](
+            path=path, actor=actor, dry_run=dry_run, skip_invalid=skip_invalid, progress=progress
+        )
     parser = PARSERS.get(fmt)
     if parser is None:
         raise ImportFormatError(f"unknown format '{fmt}'; choose one of {', '.join(PARSERS)}")

@@ -31,13 +31,14 @@ def command_error(*args: str) -> str:
 
 
 def test_the_formats_others_rely_on():
-    assert FORMATS == ("omb-2023", "omb-2024", "omb-2025", "maestro-csv")
+    assert FORMATS == ("omb-2023", "omb-2024", "omb-2025", "omb-2025-cots", "maestro-csv")
 
 
 def test_unknown_format_name():
     message = command_error("--format", "omb-1999", str(INVENTORY_2023))
     assert message == (
-        "unknown format 'omb-1999'; choose one of omb-2023, omb-2024, omb-2025, maestro-csv"
+        "unknown format 'omb-1999'; choose one of omb-2023, omb-2024, omb-2025, omb-2025-cots, "
+        "maestro-csv"
     )
 
 
