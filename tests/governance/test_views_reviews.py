@@ -215,3 +215,16 @@ def test_project_page_links_to_governance(client: Client, member, unit):
     html = client.get(f"/projects/{project.pk}/").content.decode()
     assert f"/governance/projects/{project.pk}/" in html
     assert "plotly" not in html
+
+
+def test_project_page_shows_rationale_and_conditions(client: Client, reviewer, member, unit):
+    project, review = project_in_state("in_review", business_unit=unit, reviewer=reviewer)
+    RiskAssessmentFactory(project=project, eu_tier="high", rationale="Used for recruitment.")
+    client.force_login(reviewer)
+    client.post(
+        f"/governance/reviews/{review.pk}/",
+        {"action": "decide", "decision": "approved_with_conditions", "condition_1": "Run a DPIA"},
+    )
+    client.force_login(member)
+    html = client.get(f"/projects/{project.pk}/").content.decode()
+    assert "Used for recruitment." in html and "Run a DPIA" in html
