@@ -349,7 +349,9 @@ def trend_lines(
                 "hovertemplate": f"{name}<br>%{{x}}: %{{y:,.2f}}<extra></extra>",
             }
         )
-    return {"data": data, "layout": _layout(title, "Date", "Value", height=380)}
+    layout = _layout(title, "Date", "Value", height=380)
+    layout["xaxis"]["type"] = "date"
+    return {"data": data, "layout": layout}
 
 
 def stacked_bar(

@@ -16,6 +16,7 @@
   var token = tokenInput ? tokenInput.value : "";
   var INTERVAL_MS = 2000;
   var MAX_POLLS = 900;
+  var waiting = false;
 
   function say(text) {
     if (status) {
@@ -53,6 +54,9 @@
     });
   }
 
+  var knownId = null;
+  var QUEUE_POLLS = 60;
+
   function poll(count) {
     get()
       .then(function (response) {
@@ -60,6 +64,14 @@
       })
       .then(function (data) {
         var run = latest(data);
+        if (waiting && (!run || run.id === knownId) && count < QUEUE_POLLS) {
+          say("Queued, waiting for a worker…");
+          window.setTimeout(function () {
+            poll(count + 1);
+          }, INTERVAL_MS);
+          return;
+        }
+        waiting = false;
         show(run);
         if (run && run.status === "running" && count < MAX_POLLS) {
           window.setTimeout(function () {
@@ -92,6 +104,7 @@
       }
       return response.json().then(function (data) {
         var run = latest(data);
+        knownId = run ? run.id : null;
         show(run);
         if (run && run.status === "running") {
           if (button) {
@@ -115,7 +128,7 @@
           "Content-Type": "application/json",
           "X-CSRFToken": token
         },
-        body: JSON.stringify({ kind: "full" })
+        body: "{}"
       })
         .then(function (response) {
           if (response.status === 409) {
@@ -124,6 +137,9 @@
             say("The run could not be started (" + response.status + ").");
             button.disabled = false;
             return;
+          } else {
+            waiting = true;
+            say("Queued…");
           }
           poll(0);
         })

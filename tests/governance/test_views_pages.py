@@ -281,3 +281,21 @@ def test_pair_buttons_hidden_without_the_metrics_service(client: Client, reviewe
     shown = views._overlap_review_service() is not None
     assert ('value="confirmed"' in html) == shown
     assert "Summarisation" in html and "both summarise" in html
+
+
+def test_reviewer_confirms_a_pair(client: Client, reviewer, executive, data):
+    from governance import views
+
+    if views._overlap_review_service() is None:
+        pytest.skip("the metrics service is not installed")
+    pair = data["pair"]
+    client.force_login(executive)
+    url = f"/governance/overlaps/pairs/{pair.pk}/review/"
+    assert client.post(url, {"decision": "confirmed"}).status_code == 403
+    client.force_login(reviewer)
+    response = client.post(url, {"decision": "confirmed"}, follow=True)
+    assert response.status_code == 200
+    pair.refresh_from_db()
+    assert pair.review_status == "confirmed"
+    bad = client.post(url, {"decision": "nonsense"}, follow=True)
+    assert bad.status_code == 200
