@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -255,6 +256,24 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "portfolio.flush_outbox",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    # Metrics (docs/metrics-engine.md): the nightly full run, a run within a minute of any
+    # change, and an hourly catch-up that takes the day's snapshot once if the nightly was missed.
+    "metrics-nightly": {
+        "task": "governance.compute_metrics",
+        "schedule": crontab(hour=2, minute=30),
+        "kwargs": {"scheduled": True},
+        "options": {"expires": 3600},
+    },
+    "metrics-if-changed": {
+        "task": "governance.compute_metrics_if_changed",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "metrics-daily-snapshot": {
+        "task": "governance.snapshot_metrics",
+        "schedule": crontab(minute=15),
+        "options": {"expires": 3000},
     },
 }
 
