@@ -317,10 +317,20 @@ def project_governance(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {}
     if latest:
         initial = dict(latest.answers)
+    satisfied = (ControlStatus.Status.MET, ControlStatus.Status.NOT_APPLICABLE)
+    groups: dict[int, dict[str, Any]] = {}
+    for pc in controls:
+        group = groups.setdefault(
+            pc.control.framework_id,
+            {"framework": pc.control.framework, "controls": [], "met": 0},
+        )
+        group["controls"].append(pc)
+        group["met"] += pc.status in satisfied
     context = {
         "project": project,
         "assessment": latest,
         "reviews": reviews,
+        "control_groups": list(groups.values()),
         "open_review": next((r for r in reviews if r.is_open), None),
         "controls": controls,
         "controls_met": sum(
