@@ -438,8 +438,20 @@ def _coverage(projects: Any, today: dt.date) -> dict[str, Any]:
     overdue = Review.objects.filter(
         status__in=Review.OPEN, due_date__lt=today, project_id__in=projects.values("pk")
     ).count()
+    shadow = (
+        projects.filter(
+            tools__sanction_status__in=[
+                Tool.SanctionStatus.PROHIBITED,
+                Tool.SanctionStatus.UNREVIEWED,
+            ]
+        )
+        .values("pk")
+        .distinct()
+        .count()
+    )
     total = agg["total"] or 0
     return {
+        "shadow": shadow,
         "total": total,
         "assessed": agg["assessed"],
         "assessed_share": agg["assessed"] / total if total else None,

@@ -299,3 +299,16 @@ def test_reviewer_confirms_a_pair(client: Client, reviewer, executive, data):
     assert pair.review_status == "confirmed"
     bad = client.post(url, {"decision": "nonsense"}, follow=True)
     assert bad.status_code == 200
+
+
+def test_overview_counts_coverage(client: Client, executive, data):
+    client.force_login(executive)
+    response = client.get("/governance/")
+    coverage = response.context["coverage"]
+    assert coverage["total"] == 6  # five projects and the submitted one
+    assert coverage["shadow"] == 1
+    # Two high-tier projects meet the test control, but not the loaded catalogues' controls.
+    assert coverage["high_total"] == 3 and coverage["high_met"] == 0
+    html = response.content.decode()
+    assert "using a prohibited or unreviewed tool" in html
+    assert "data-recompute" not in html
