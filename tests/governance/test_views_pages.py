@@ -312,3 +312,19 @@ def test_overview_counts_coverage(client: Client, executive, data):
     html = response.content.decode()
     assert "using a prohibited or unreviewed tool" in html
     assert "data-recompute" not in html
+
+
+def test_tools_page_counts_and_unregistered_use(client: Client, reviewer, unit, other_unit):
+    tool = ToolFactory(name="Copilot X", sanction_status="unreviewed")
+    ProjectFactory(business_unit=unit).tools.add(tool)
+    ProjectFactory(business_unit=unit).tools.add(tool)
+    from portfolio.models import ToolAdoption
+
+    ToolAdoption.objects.create(business_unit=unit, tool=tool, task="Drafting")
+    ToolAdoption.objects.create(business_unit=other_unit, tool=tool, task="Shadow drafting")
+    client.force_login(reviewer)
+    response = client.get("/governance/tools/")
+    row = next(t for t in response.context["tools"] if t["name"] == "Copilot X")
+    assert row["project_count"] == 2 and row["unit_count"] == 2
+    unregistered = response.context["unregistered"]
+    assert [a.task for a in unregistered] == ["Shadow drafting"]
