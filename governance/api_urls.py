@@ -1,8 +1,9 @@
 """Governance endpoints under /api/v1/ (registered on their own router)."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from governance import api
+from governance import api, metrics_api
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -17,5 +18,14 @@ router.register(
     basename="project-control",
 )
 router.register("compliance", api.ComplianceViewSet, basename="compliance")
+router.register("metric-runs", metrics_api.MetricRunViewSet, basename="metric-run")
+router.register("overlap-pairs", metrics_api.OverlapPairViewSet, basename="overlap-pair")
+router.register("overlap-clusters", metrics_api.OverlapClusterViewSet, basename="overlap-cluster")
+router.register("metric-snapshots", metrics_api.MetricSnapshotViewSet, basename="metric-snapshot")
 
-urlpatterns = router.urls
+# Before the router (and config/urls.py includes governance before portfolio), so that the
+# project detail route `projects/{pk}/` does not swallow it.
+urlpatterns = [
+    path("projects/similar/", metrics_api.ProjectSimilarView.as_view(), name="project-similar"),
+    *router.urls,
+]
