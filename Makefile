@@ -18,11 +18,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-# Demo: migrate the SQLite database, load the 2024 federal inventory and demo users, serve.
+# Demo: migrate the SQLite database, load the 2024 federal inventory and demo users, compute the
+# metrics (overlap, clusters, similarity index: a few seconds), serve.
 run: install
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py load_demo
+	$(PY) manage.py compute_metrics
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: install
