@@ -328,3 +328,23 @@ def test_tools_page_counts_and_unregistered_use(client: Client, reviewer, unit, 
     assert row["project_count"] == 2 and row["unit_count"] == 2
     unregistered = response.context["unregistered"]
     assert [a.task for a in unregistered] == ["Shadow drafting"]
+
+
+def test_pages_with_form_errors_are_clean(client: Client, member, reviewer, unit, data):
+    project = ProjectFactory(business_unit=unit, risk_tier="high")
+    RiskAssessmentFactory(project=project, eu_tier="high")
+    client.force_login(member)
+    response = client.post(
+        f"/governance/projects/{project.pk}/controls/{data['control'].pk}/",
+        {"status": "met", "evidence_url": "not a url"},
+    )
+    assert response.status_code == 200
+    assert audit(response.content.decode()).audit() == []
+    client.force_login(reviewer)
+    response = client.post(
+        f"/governance/reviews/{data['review'].pk}/",
+        {"action": "decide", "decision": "approved"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert audit(response.content.decode()).audit() == []
