@@ -46,7 +46,9 @@ MAX_SUNBURST_MARKS = 300
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13}
 
 
-def _layout(title: str, x_title: str | None = None, y_title: str | None = None, **extra: Any):
+def _layout(
+    title: str, x_title: str | None = None, y_title: str | None = None, **extra: Any
+) -> dict[str, Any]:
     layout: dict[str, Any] = {
         "title": {"text": title},
         "font": FONT,
@@ -70,7 +72,7 @@ def _num(value: Any) -> float:
 
 
 def cap_items(
-    items: Iterable[tuple[str, float]], limit: int = MAX_BARS, other: str = "Other"
+    items: Iterable[tuple[str, Any]], limit: int = MAX_BARS, other: str = "Other"
 ) -> list[tuple[str, float]]:
     """The `limit - 1` largest items and one "Other (n)" item with the sum of the rest."""
     ordered = sorted(((str(k), _num(v)) for k, v in items), key=lambda kv: (-kv[1], kv[0]))
@@ -94,7 +96,7 @@ def mark_count(figure: Mapping[str, Any]) -> int:
 
 
 def bar(
-    items: Iterable[tuple[str, float]],
+    items: Iterable[tuple[str, Any]],
     *,
     title: str,
     x_title: str,
@@ -204,8 +206,8 @@ def count_heatmap(
 
 
 def alignment_sunburst(
-    unit_spend: Iterable[tuple[str, str, float]],
-    top_projects: Iterable[tuple[str, str, str, float]] = (),
+    unit_spend: Iterable[tuple[str, str, Any]],
+    top_projects: Iterable[tuple[str, str, str, Any]] = (),
     *,
     max_marks: int = MAX_SUNBURST_MARKS,
 ) -> dict[str, Any]:

@@ -258,8 +258,8 @@ def _project_post(request: HttpRequest, project: Project) -> None:
         else:
             _form_errors(request, form)
     elif action == "submit":
-        form = SubmitForm(request.POST)
-        note = form.cleaned_data["note"] if form.is_valid() else ""
+        submit_form = SubmitForm(request.POST)
+        note = submit_form.cleaned_data["note"] if submit_form.is_valid() else ""
         _run_service(
             request,
             lambda: services.review_submit(actor=user, project=project, note=note),
@@ -516,7 +516,7 @@ def compliance(request: HttpRequest) -> HttpResponse:
     _require_sees_everything(request)
     rows = selectors.compliance_by_unit(user=request.user)
     frameworks = list(Framework.objects.order_by("position", "name").values_list("pk", "name"))
-    table = [
+    table: list[dict[str, Any]] = [
         {
             "label": r.label,
             "total": r.total,
@@ -687,7 +687,7 @@ def executive(request: HttpRequest) -> HttpResponse:
 
 def _overlap_review_service() -> Callable[..., Any] | None:
     try:
-        from governance import metrics_services  # type: ignore[attr-defined]
+        from governance import metrics_services
     except ImportError:
         return None
     return getattr(metrics_services, "overlap_pair_review", None)
@@ -859,7 +859,7 @@ def tools(request: HttpRequest) -> HttpResponse:
         .order_by()
         .values("tool_id")
         .annotate(n=Count("project_id"))
-        .values("n")
+        .values("n")  # type: ignore[misc]
     )
     unit_count = (
         ToolAdoption.objects.filter(tool_id=OuterRef("pk"))
