@@ -17,7 +17,7 @@ from django.db import models, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from governance import permissions, risk, selectors
+from governance import notifications, permissions, risk, selectors
 from governance.models import (
     Control,
     ControlStatus,
@@ -205,6 +205,7 @@ def review_submit(*, actor: Actor, project: Project, note: str = "") -> Review:
         },
         business_unit=locked.business_unit_id,
     )
+    notifications.review_submitted_queued(review=review)
     return review
 
 
@@ -365,6 +366,7 @@ def review_decide(
         changes=changes,
         business_unit=project.business_unit_id,
     )
+    notifications.review_decided_queued(review=locked)
     locked.refresh_from_db()
     return locked
 

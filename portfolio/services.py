@@ -154,6 +154,8 @@ def project_register(
         changes=audit.diff({}, audit.snapshot(project, PROJECT_AUDITED_FIELDS)),
         business_unit=project.business_unit_id,
     )
+    # Webhooks (governance.notifications) by task name: portfolio never imports governance.
+    task_queue.enqueue("governance.dispatch_event", "project.registered", project.pk)
     return project
 
 
@@ -208,6 +210,7 @@ def project_update(
         changes=changes,
         business_unit=locked.business_unit_id,
     )
+    task_queue.enqueue("governance.dispatch_event", "project.updated", locked.pk, locked.version)
     return locked
 
 
