@@ -124,7 +124,7 @@ class OverlapClusterSerializer(serializers.ModelSerializer):
         ]
 
     @extend_schema_field(ProjectBriefSerializer(many=True))
-    def get_members(self, obj: OverlapCluster) -> list[dict[str, Any]]:
+    def get_members(self, obj: OverlapCluster) -> Any:
         return ProjectBriefSerializer(getattr(obj, "visible_members", []), many=True).data
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
@@ -206,8 +206,8 @@ class _IndexCache:
             now = timezone.now()
             changed = metrics_selectors.active_projects().filter(updated_at__gt=self.through)
             if changed.exists():
-                facts, _ = metrics_selectors.project_facts(changed, scope)
-                self.index.add(facts)
+                added, _ = metrics_selectors.project_facts(changed, scope)
+                self.index.add(added)
             self.through = now
             return self.index, scope
 
@@ -299,8 +299,10 @@ def _flag(value: str | None) -> bool | None:
 
 
 def _int(value: str | None) -> int | None:
+    if not value:
+        return None
     try:
-        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
+        return int(value)
     except ValueError as exc:
         raise serializers.ValidationError({"detail": f"Not a number: {value}"}) from exc
 

@@ -13,6 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -299,17 +300,17 @@ def changed_since(moment: dt.datetime) -> bool:
 
     Suggested alignments are left out: the runs write them themselves.
     """
-    checks: list[QuerySet[object]] = [
-        Project.objects.filter(updated_at__gt=moment),  # type: ignore[list-item]
-        GoalAlignment.objects.filter(updated_at__gt=moment).exclude(  # type: ignore[list-item]
+    checks: list[QuerySet[Any]] = [
+        Project.objects.filter(updated_at__gt=moment),
+        GoalAlignment.objects.filter(updated_at__gt=moment).exclude(
             status=GoalAlignment.Status.SUGGESTED
         ),
-        StrategicGoal.objects.filter(updated_at__gt=moment),  # type: ignore[list-item]
-        Tool.objects.filter(updated_at__gt=moment),  # type: ignore[list-item]
-        BusinessUnit.objects.filter(updated_at__gt=moment),  # type: ignore[list-item]
-        RiskAssessment.objects.filter(created_at__gt=moment),  # type: ignore[list-item]
-        Review.objects.filter(updated_at__gt=moment),  # type: ignore[list-item]
-        ControlStatus.objects.filter(set_at__gt=moment),  # type: ignore[list-item]
+        StrategicGoal.objects.filter(updated_at__gt=moment),
+        Tool.objects.filter(updated_at__gt=moment),
+        BusinessUnit.objects.filter(updated_at__gt=moment),
+        RiskAssessment.objects.filter(created_at__gt=moment),
+        Review.objects.filter(updated_at__gt=moment),
+        ControlStatus.objects.filter(set_at__gt=moment),
     ]
     return any(queryset.exists() for queryset in checks)
 
