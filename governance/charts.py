@@ -335,24 +335,33 @@ def risk_value_bubbles(
 
 
 def trend_lines(
-    series: Mapping[str, Sequence[tuple[str, float]]], *, title: str = "Trends"
+    series: Mapping[str, Sequence[tuple[str, float | None]]],
+    *,
+    title: str = "Trends",
+    y_title: str = "Value",
+    percent: bool = False,
 ) -> dict[str, Any]:
-    """One line per metric over time (dates as ISO strings), at most six lines."""
+    """One line per metric over time (dates as ISO strings), at most six lines. With `percent`,
+    shares in [0, 1] are drawn as percentages."""
     data = []
-    for i, (name, points) in enumerate(sorted(series.items())[: len(PALETTE)]):
+    for i, (name, points) in enumerate(list(series.items())[: len(PALETTE)]):
+        values = [None if v is None else (round(v * 100, 1) if percent else v) for _, v in points]
         data.append(
             {
                 "type": "scatter",
                 "mode": "lines+markers",
                 "name": name,
                 "x": [d for d, _ in points],
-                "y": [v for _, v in points],
+                "y": values,
                 "line": {"color": PALETTE[i]},
-                "hovertemplate": f"{name}<br>%{{x}}: %{{y:,.2f}}<extra></extra>",
+                "hovertemplate": f"{name}<br>%{{x}}: %{{y:,.1f}}{'%' if percent else ''}"
+                "<extra></extra>",
             }
         )
-    layout = _layout(title, "Date", "Value", height=380)
+    layout = _layout(title, "Date", y_title, height=380)
     layout["xaxis"]["type"] = "date"
+    if percent:
+        layout["yaxis"]["range"] = [0, 100]
     return {"data": data, "layout": layout}
 
 

@@ -618,22 +618,51 @@ def _risk_value(projects: Any) -> dict[str, Any]:
 
 
 TREND_SCOPE = "portfolio"
-TREND_POINTS = 400
+TREND_DAYS = 365
+# Stored portfolio metrics drawn as trends: (metric, label). Shares in [0, 1], then counts.
+TREND_SHARES = (
+    ("coverage.share_with_current_assessment", "Projects with a current risk assessment"),
+    ("coverage.share_high_tier_controls_met", "High-tier projects with all controls met"),
+    ("alignment.share_projects_aligned", "Projects aligned to a goal"),
+    ("alignment.share_spend_aligned", "Spend aligned to a goal"),
+    ("fragmentation.share_in_multi_unit_clusters", "Projects in multi-unit clusters"),
+)
+TREND_COUNTS = (
+    ("projects", "Projects"),
+    ("coverage.overdue_reviews", "Overdue reviews"),
+    ("overlap.cross_unit_pairs", "Overlapping pairs across units"),
+    ("clusters.count", "Overlap clusters"),
+    ("coverage.unsanctioned_tool_projects", "Projects using unsanctioned tools"),
+    ("coverage.projects_without_owner", "Projects without an owner"),
+)
 
 
 def _trends() -> dict[str, Any]:
-    snapshots = list(
-        MetricSnapshot.objects.filter(scope=TREND_SCOPE)
-        .order_by("-date")
-        .values_list("metric", "date", "value")[:TREND_POINTS]
+    """Stored daily snapshots of the portfolio (one query, at most a year per metric)."""
+    labels = dict(TREND_SHARES + TREND_COUNTS)
+    since = timezone.localdate() - dt.timedelta(days=TREND_DAYS)
+    snapshots = (
+        MetricSnapshot.objects.filter(scope=TREND_SCOPE, metric__in=labels, date__gte=since)
+        .order_by("date")
+        .values_list("metric", "date", "value")
     )
-    series: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for metric, date, value in reversed(snapshots):
-        series[metric].append((date.isoformat(), value))
+    found: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for metric, date, value in snapshots:
+        found[metric].append((date.isoformat(), value))
+    shares = {labels[m]: found[m] for m, _ in TREND_SHARES if found.get(m)}
+    counts = {labels[m]: found[m] for m, _ in TREND_COUNTS if found.get(m)}
     return {
-        "series": dict(series),
-        "chart": charts.trend_lines(series, title="Portfolio metrics over time")
-        if series
+        "shares": shares,
+        "counts": counts,
+        "shares_chart": charts.trend_lines(
+            shares, title="Governance shares over time", y_title="Share (%)", percent=True
+        )
+        if shares
+        else None,
+        "counts_chart": charts.trend_lines(
+            counts, title="Portfolio counts over time", y_title="Count"
+        )
+        if counts
         else None,
     }
 

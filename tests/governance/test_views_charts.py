@@ -119,6 +119,9 @@ def test_trend_lines_and_palette():
     assert [t["name"] for t in figure["data"]] == ["a", "b"]
     assert figure["data"][0]["line"]["color"] in charts.OKABE_ITO.values()
     assert figure["layout"]["xaxis"]["title"]["text"] == "Date"
+    shares = charts.trend_lines({"s": [("2026-01-01", 0.5), ("2026-01-02", None)]}, percent=True)
+    assert shares["data"][0]["y"] == [50.0, None]
+    assert shares["layout"]["yaxis"]["range"] == [0, 100]
 
 
 def test_stacked_bar_uses_sanction_colours():

@@ -88,7 +88,7 @@ def _portfolio(unit, other_unit, n: int = 5) -> dict:
     cluster.members.set([a, b])
     cluster.business_units.set([unit, other_unit])
     MetricSnapshot.objects.update_or_create(
-        metric="share_assessed",
+        metric="coverage.share_with_current_assessment",
         scope="portfolio",
         date=timezone.localdate(),
         defaults={"value": 0.5},
@@ -171,6 +171,7 @@ def test_chart_pages_load_plotly_and_embed_json(client: Client, reviewer, data):
     assert '<script id="chart-sunburst" type="application/json">' in html
     assert 'data-chart="chart-risk-value"' in html
     assert "<details>" in html
+    assert 'data-chart="chart-trend-shares"' in html and "50%" in html
     html = client.get("/governance/reviews/").content.decode()
     assert "plotly" not in html
 
