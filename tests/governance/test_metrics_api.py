@@ -269,3 +269,21 @@ def test_post_metric_run_completes_on_a_real_worker(api_client, reviewer, celery
     run = MetricRun.objects.get(status="succeeded")
     assert run.counts["projects"] == 2 and run.task_id
     INDEX_CACHE.blob_id = None
+
+
+def test_unit_filters_take_sub_units(api_client, reviewer, unit, other_unit, world):
+    sub = BusinessUnitFactory(code="SUB", parent=other_unit)
+    ProjectFactory(name="Hearing transcription", business_unit=sub, **TRANSCRIBE)
+    metrics_services.metrics_compute()
+    api_client.force_authenticate(reviewer)
+
+    pairs = api_client.get(f"/api/v1/overlap-pairs/?unit={other_unit.pk}").json()["results"]
+    clusters = api_client.get(f"/api/v1/overlap-clusters/?unit={sub.pk}").json()["results"]
+
+    assert pairs and all(
+        {p["project_a"]["business_unit"]["id"], p["project_b"]["business_unit"]["id"]}
+        & {other_unit.pk, sub.pk}
+        for p in pairs
+    )
+    assert clusters and all(sub.pk in [u["id"] for u in c["business_units"]] for c in clusters)
+    assert api_client.get("/api/v1/overlap-pairs/?unit=abc").status_code == 400
