@@ -499,6 +499,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             y_title="Business unit",
             hover="%{y}: %{x} projects<extra></extra>",
         ),
+        "median_days": MetricSnapshot.objects.filter(
+            scope=TREND_SCOPE, metric="coverage.median_days_to_decision"
+        )
+        .order_by("-date")
+        .first(),
         "is_reviewer": roles.is_reviewer(request.user),
         "metrics_api": "/api/v1/metric-runs/",
         "load_plotly": True,
