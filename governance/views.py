@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
@@ -61,6 +62,7 @@ TOP_CLUSTERS = 10
 OVERLAP_PAIRS_SHOWN = 50
 CLUSTERS_SHOWN = 25
 SUNBURST_PROJECTS = 150
+QUEUE_PAGE_SIZE = 50
 
 
 # --- Access --------------------------------------------------------------------------------------
@@ -130,9 +132,12 @@ def review_list(request: HttpRequest) -> HttpResponse:
             "overdue": True if data["overdue"] else None,
         }
     entries = selectors.review_queue(user=request.user, **filters)
+    page = Paginator(entries, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "form": form,
-        "entries": entries,
+        "entries": page.object_list,
+        "page": page,
+        "total": len(entries),
         "overdue_count": sum(1 for e in entries if e.overdue),
         "filtered": bool(request.GET),
     }

@@ -228,3 +228,13 @@ def test_project_page_shows_rationale_and_conditions(client: Client, reviewer, m
     client.force_login(member)
     html = client.get(f"/projects/{project.pk}/").content.decode()
     assert "Used for recruitment." in html and "Run a DPIA" in html
+
+
+def test_queue_is_paginated(client: Client, reviewer, unit):
+    for i in range(55):
+        project_in_state("submitted", business_unit=unit, name=f"Queued {i:02d}")
+    client.force_login(reviewer)
+    first = client.get("/governance/reviews/")
+    assert len(first.context["entries"]) == 50 and "55 items in the queue" in first.content.decode()
+    second = client.get("/governance/reviews/?page=2")
+    assert len(second.context["entries"]) == 5
