@@ -204,12 +204,15 @@ def _store_pairs(run: MetricRun, results: Results) -> dict[str, int]:
     for row in changed:
         row.updated_at = now
     OverlapPair.objects.bulk_update(changed, [*fields, "last_run", "updated_at"], batch_size=500)
-    gone = [row for key, row in existing.items() if key not in found]
-    stale = [r.pk for r in gone if r.review_status != OverlapPair.ReviewStatus.OPEN and r.current]
-    OverlapPair.objects.filter(pk__in=stale).update(current=False, updated_at=now)
-    dropped = [r.pk for r in gone if r.review_status == OverlapPair.ReviewStatus.OPEN]
-    OverlapPair.objects.filter(pk__in=dropped).delete()
-    return {"pairs_created": len(new), "pairs_updated": len(changed), "pairs_dropped": len(dropped)}
+    gone = [row.pk for key, row in existing.items() if key not in found]
+    # Reviewed pairs are kept as not current, open ones deleted. The status is checked in the
+    # statements themselves, so that a pair reviewed while the run computed is kept.
+    open_status = OverlapPair.ReviewStatus.OPEN
+    OverlapPair.objects.filter(pk__in=gone, current=True).exclude(review_status=open_status).update(
+        current=False, updated_at=now
+    )
+    dropped, _ = OverlapPair.objects.filter(pk__in=gone, review_status=open_status).delete()
+    return {"pairs_created": len(new), "pairs_updated": len(changed), "pairs_dropped": dropped}
 
 
 def _store_clusters(run: MetricRun, results: Results) -> None:
