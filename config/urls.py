@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config import health
 from portfolio import api as portfolio_api
 from portfolio import views as portfolio_views
 
@@ -17,7 +18,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("healthz", portfolio_views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", portfolio_views.favicon),
     path("api/v1/", include("governance.api_urls")),
     path("api/v1/", include("portfolio.api_urls")),

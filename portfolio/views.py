@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connection, models
+from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -724,41 +724,6 @@ def import_status(request: HttpRequest, pk: int) -> JsonResponse:
 
 
 # --- Health --------------------------------------------------------------------------------------
-
-
-def _check_redis() -> str:
-    url = settings.CELERY_BROKER_URL
-    if not url:
-        return "not configured (tasks run in-process)"
-    import redis
-
-    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-    client.ping()
-    return "ok"
-
-
-@never_cache
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and dependencies: database, broker. Open to anonymous callers (no data)."""
-    checks: dict[str, str] = {}
-    healthy = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"error: {type(exc).__name__}"
-        healthy = False
-    try:
-        checks["broker"] = _check_redis()
-    except Exception as exc:
-        checks["broker"] = f"error: {type(exc).__name__}"
-        healthy = False
-    return JsonResponse(
-        {"status": "ok" if healthy else "degraded", "checks": checks},
-        status=200 if healthy else 503,
-    )
 
 
 def favicon(request: HttpRequest) -> HttpResponse:
