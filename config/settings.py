@@ -193,6 +193,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # --- REST API ---------------------------------------------------------------------------------
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 500)
+API_MAX_COUNT = env_int("API_MAX_COUNT", 10_000)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so that unauthenticated calls answer 401 with WWW-Authenticate.

@@ -408,3 +408,16 @@ def test_search_follows_edits_and_imports(api_client, member, unit, tmp_path):
     )
     assert ids(api_client.get(LIST, {"q": "zebra"})) == set()
     assert ids(api_client.get(LIST, {"q": "OKAPI"})) == {project_id}
+
+
+def test_count_is_exact_up_to_the_cap_then_says_so(api_client, reviewer, unit, settings):
+    for _ in range(4):
+        ProjectFactory(business_unit=unit)
+    api_client.force_authenticate(reviewer)
+    body = api_client.get(LIST, {"page_size": 2}).json()
+    assert (body["count"], body["count_is_exact"]) == (4, True)
+
+    settings.API_MAX_COUNT = 3
+    body = api_client.get(LIST, {"page_size": 2}).json()
+    assert (body["count"], body["count_is_exact"]) == (3, False)
+    assert len(body["results"]) == 2
