@@ -14,3 +14,8 @@ class GovernanceConfig(AppConfig):
         for module in ("governance.tasks", "governance.notification_tasks"):
             if importlib.util.find_spec(module) is not None:
                 importlib.import_module(module)
+        # The omb-2025 export takes the minimum-practice columns from control statuses.
+        from governance.omb_export import minimum_practice_columns
+        from portfolio.exporters import register_column_source
+
+        register_column_source("omb-2025", minimum_practice_columns)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.db.models import QuerySet
@@ -250,17 +250,51 @@ def _iterate(projects: Iterable[Project]) -> Iterator[Project]:
         yield from projects
 
 
+# Columns another app knows better (governance fills the OMB minimum-practice `hi_*` columns from
+# control statuses). A source takes a batch of project ids and returns {id: {column: value}};
+# its non-empty values win over what the row would otherwise hold. Registered at app start-up.
+ColumnSource = Callable[[list[int]], dict[int, dict[str, str]]]
+COLUMN_SOURCES: dict[str, list[ColumnSource]] = {}
+
+
+def register_column_source(fmt: str, source: ColumnSource) -> None:
+    if source not in COLUMN_SOURCES.setdefault(fmt, []):
+        COLUMN_SOURCES[fmt].append(source)
+
+
+def _batches(projects: Iterable[Project]) -> Iterator[list[Project]]:
+    batch: list[Project] = []
+    for project in _iterate(projects):
+        batch.append(project)
+        if len(batch) >= ITERATOR_CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def export_rows(projects: Iterable[Project], fmt: str) -> Iterator[list[str]]:
     """The header, then one row per project; every cell neutralised."""
     if fmt not in _HEADERS:
         raise ValueError(
             f"unknown export format '{fmt}'; choose one of {', '.join(EXPORT_FORMATS)}"
         )
-    yield list(_HEADERS[fmt])
+    header = list(_HEADERS[fmt])
+    yield header
     units = _Units()
     build = _ROWS[fmt]
-    for project in _iterate(projects):
-        yield [neutralise(cell) for cell in build(project, units)]
+    position = {column: i for i, column in enumerate(header)}
+    for batch in _batches(projects):
+        supplied: dict[int, dict[str, str]] = {}
+        for source in COLUMN_SOURCES.get(fmt, []):
+            for pk, columns in source([p.pk for p in batch]).items():
+                supplied.setdefault(pk, {}).update(columns)
+        for project in batch:
+            row = build(project, units)
+            for column, value in supplied.get(project.pk, {}).items():
+                if value and column in position:
+                    row[position[column]] = value
+            yield [neutralise(cell) for cell in row]
 
 
 class _Echo:
