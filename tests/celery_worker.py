@@ -56,6 +56,10 @@ def test_database_url() -> str:
     user = settings.get("USER") or "postgres"
     password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
     host = settings.get("HOST") or "127.0.0.1"
+    if host.startswith("/"):  # a Unix socket directory
+        from urllib.parse import quote
+
+        host = quote(host, safe="")
     port = settings.get("PORT") or 5432
     return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
 
