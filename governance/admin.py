@@ -23,6 +23,8 @@ from governance.models import (
     ReviewComment,
     ReviewCondition,
     RiskAssessment,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 
@@ -170,3 +172,71 @@ class ControlStatusAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    """The secret is write-only: never shown, kept when left blank on change."""
+
+    url = forms.URLField(max_length=1000, assume_scheme="https")
+    secret = forms.CharField(
+        widget=forms.PasswordInput(render_value=False),
+        required=False,
+        min_length=16,
+        help_text="Key of the X-Maestro-Signature HMAC. Leave blank to keep the current one.",
+    )
+    events = forms.MultipleChoiceField(
+        choices=WebhookEndpoint.Event.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["name", "url", "secret", "events", "active"]
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        if not url.lower().startswith(("http://", "https://")):
+            raise forms.ValidationError("Only http and https URLs are delivered.")
+        return url
+
+    def clean_secret(self) -> str:
+        secret = self.cleaned_data.get("secret") or ""
+        if not secret and self.instance.pk:
+            return self.instance.secret
+        if not secret:
+            raise forms.ValidationError("Set a secret (16 characters or more).")
+        return secret
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
+    list_display = ["name", "url", "events", "active", "updated_at"]
+    list_filter = ["active"]
+    search_fields = ["name", "url"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def save_model(
+        self, request: HttpRequest, obj: WebhookEndpoint, form: forms.ModelForm, change: bool
+    ) -> None:
+        if not change:
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """The delivery log: every event sent to every endpoint, with its last attempt."""
+
+    list_display = [
+        "created_at",
+        "event",
+        "endpoint",
+        "status",
+        "attempts",
+        "last_status_code",
+        "delivered_at",
+    ]
+    list_filter = ["status", "event", "endpoint"]
+    search_fields = ["event_id", "last_error"]
+    list_select_related = ["endpoint"]
+    date_hierarchy = "created_at"

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from governance import api, metrics_api
+from governance import api, metrics_api, notifications_api, shadow_api
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -22,6 +22,9 @@ router.register("metric-runs", metrics_api.MetricRunViewSet, basename="metric-ru
 router.register("overlap-pairs", metrics_api.OverlapPairViewSet, basename="overlap-pair")
 router.register("overlap-clusters", metrics_api.OverlapClusterViewSet, basename="overlap-cluster")
 router.register("metric-snapshots", metrics_api.MetricSnapshotViewSet, basename="metric-snapshot")
+router.register("shadow-ai", shadow_api.ShadowAIViewSet, basename="shadow-ai")
+router.register("tool-adoptions", shadow_api.ToolAdoptionViewSet, basename="tool-adoption")
+router.register("webhooks", notifications_api.WebhookEndpointViewSet, basename="webhook")
 
 # Before the router (and config/urls.py includes governance before portfolio), so that the
 # project detail route `projects/{pk}/` does not swallow it.

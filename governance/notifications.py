@@ -62,13 +62,24 @@ EVENT_NAMESPACE = uuid.UUID("6f1d3c1e-5b7a-4f0e-9a55-2d0f1e9c7b11")
 # --- Called by services, inside their transactions -----------------------------------------------
 
 
+# Nothing is queued when nobody is to be told and no endpoint listens: fewer jobs, and no
+# after-commit work in the request that wrote (which embedded SQLite serialises).
+
+
 def review_submitted_queued(*, review: Review) -> None:
-    task_queue.enqueue("governance.send_notification", REVIEW_SUBMITTED, review.pk, _today())
+    if recipients(REVIEW_SUBMITTED, review):
+        task_queue.enqueue("governance.send_notification", REVIEW_SUBMITTED, review.pk, _today())
 
 
 def review_decided_queued(*, review: Review) -> None:
-    task_queue.enqueue("governance.send_notification", REVIEW_DECIDED, review.pk, _today())
-    task_queue.enqueue("governance.dispatch_event", REVIEW_DECIDED, review.pk)
+    if recipients(REVIEW_DECIDED, review):
+        task_queue.enqueue("governance.send_notification", REVIEW_DECIDED, review.pk, _today())
+    if subscribed_endpoints(REVIEW_DECIDED):
+        task_queue.enqueue("governance.dispatch_event", REVIEW_DECIDED, review.pk)
+
+
+def subscribed_endpoints(event: str) -> list[WebhookEndpoint]:
+    return [e for e in WebhookEndpoint.objects.filter(active=True) if event in e.events]
 
 
 def _today() -> str:
@@ -347,7 +358,7 @@ def event_payload(
 def event_dispatch(*, event: str, object_id: int, version: int | None = None) -> list[int]:
     """One pending WebhookDelivery per active endpoint subscribed to `event` (once per event id),
     each queued for delivery; returns the ids of the deliveries created."""
-    endpoints = [e for e in WebhookEndpoint.objects.filter(active=True) if event in e.events]
+    endpoints = subscribed_endpoints(event)
     if not endpoints:
         return []
     event_id = event_id_for(event, object_id, version)

@@ -18,6 +18,7 @@ from portfolio.models import (
     Project,
     StrategicGoal,
     Tool,
+    ToolAdoption,
 )
 
 
@@ -235,4 +236,21 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ToolAdoption)
+class ToolAdoptionAdmin(admin.ModelAdmin):
+    """Which unit uses which tool for what (loaded by imports such as omb-2025-cots)."""
+
+    list_display = ["business_unit", "tool", "task", "estimated_users", "source", "updated_at"]
+    list_filter = ["source", "tool__sanction_status"]
+    search_fields = ["business_unit__name", "business_unit__code", "tool__name", "task", "raw_name"]
+    list_select_related = ["business_unit", "tool"]
+    autocomplete_fields = ["business_unit", "tool"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
