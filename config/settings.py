@@ -276,6 +276,22 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(minute=15),
         "options": {"expires": 3000},
     },
+    # Notifications (docs/shadow-ai-and-notifications.md): daily reminders, webhook retries.
+    "governance-notify-overdue": {
+        "task": "governance.notify_overdue",
+        "schedule": crontab(hour=7, minute=0),
+        "options": {"expires": 3600},
+    },
+    "governance-notify-conditions-due": {
+        "task": "governance.notify_conditions_due",
+        "schedule": crontab(hour=7, minute=5),
+        "options": {"expires": 3600},
+    },
+    "governance-retry-webhooks": {
+        "task": "governance.retry_webhooks",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expires": 300},
+    },
 }
 
 # --- E-mail -----------------------------------------------------------------------------------

@@ -370,6 +370,8 @@ class OverlapClusterViewSet(
 
     serializer_class = OverlapClusterSerializer
     filter_backends: list[Any] = []
+    # For the schema only (the id's type); requests use get_queryset.
+    queryset = OverlapCluster.objects.none()
 
     def get_queryset(self) -> QuerySet[OverlapCluster]:
         p = self.request.query_params

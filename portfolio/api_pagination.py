@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
@@ -20,8 +21,12 @@ from rest_framework.response import Response
 class CappedCountPaginator(Paginator):
     cap: int = 10_000
 
+    count_is_exact = True
+
     @cached_property
     def count(self) -> int:
+        if not isinstance(self.object_list, QuerySet):
+            return len(self.object_list)  # built in Python: already in memory, exact
         counted = self.object_list[: self.cap + 1].count()
         self.count_is_exact = counted <= self.cap
         return min(counted, self.cap)

@@ -483,6 +483,7 @@ class OutboxMessage(models.Model):
     task_name = models.CharField(max_length=100)
     args = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

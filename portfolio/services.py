@@ -210,6 +210,7 @@ def project_update(
         changes=changes,
         business_unit=locked.business_unit_id,
     )
+    task_queue.enqueue("governance.dispatch_event", "project.updated", locked.pk, locked.version)
     return locked
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from portfolio.models import OutboxMessage
@@ -47,34 +48,40 @@ def _publish(task_name: str, args: Sequence[Any]) -> str:
     return str(future.result(timeout=settings.CELERY_PUBLISH_TIMEOUT).id)
 
 
-def dispatch(message_id: int) -> bool:
-    """Publish one pending message; True when it reached the broker (or ran, when eager)."""
-    with transaction.atomic():
-        message = (
-            OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(pk=message_id, dispatched_at__isnull=True)
-            .first()
+# A claimed message not marked dispatched after this long (the publishing process died) is
+# claimed again by the next flush.
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+def dispatch(message_id: int) -> bool | None:
+    """Publish one pending message: True when it reached the broker (or ran, when eager), False
+    when the broker is unavailable (kept pending), None when there was nothing to do (already
+    sent, or being sent by another process).
+
+    The message is claimed with one UPDATE (no lock held while publishing or running the task),
+    which every database, SQLite included, does atomically.
+    """
+    now = timezone.now()
+    claimed = (
+        OutboxMessage.objects.filter(pk=message_id, dispatched_at__isnull=True)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_LEASE))
+        .update(claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return None
+    message = OutboxMessage.objects.get(pk=message_id)
+    try:
+        _publish(message.task_name, message.args)
+    except Exception as exc:  # the broker's errors vary by transport; all mean "not yet"
+        OutboxMessage.objects.filter(pk=message_id).update(
+            claimed_at=None, last_error=f"{type(exc).__name__}: {exc}"[:2000]
         )
-        if message is None:
-            return False
-        message.attempts += 1
-        try:
-            if settings.CELERY_TASK_ALWAYS_EAGER:
-                # Mark first: an eager task may itself enqueue and flush.
-                message.dispatched_at = timezone.now()
-                message.save(update_fields=["attempts", "dispatched_at"])
-            _publish(message.task_name, message.args)
-        except Exception as exc:  # the broker's errors vary by transport; all mean "not yet"
-            if settings.CELERY_TASK_ALWAYS_EAGER:
-                raise
-            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            message.save(update_fields=["attempts", "last_error"])
-            logger.warning("broker unavailable, job kept in outbox: %s", message)
-            return False
-        message.dispatched_at = timezone.now()
-        message.last_error = ""
-        message.save(update_fields=["attempts", "dispatched_at", "last_error"])
-        return True
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            raise  # the task itself failed, in-process: the caller sees it
+        logger.warning("broker unavailable, job kept in outbox: %s", message)
+        return False
+    OutboxMessage.objects.filter(pk=message_id).update(dispatched_at=timezone.now(), last_error="")
+    return True
 
 
 def flush_outbox(*, limit: int = 500, min_age: timedelta = STALE_AFTER) -> int:
@@ -87,7 +94,8 @@ def flush_outbox(*, limit: int = 500, min_age: timedelta = STALE_AFTER) -> int:
     )
     sent = 0
     for message_id in pending:
-        if not dispatch(message_id):
+        outcome = dispatch(message_id)
+        if outcome is False:
             break  # broker still down: stop, try again next time
-        sent += 1
+        sent += bool(outcome)
     return sent
