@@ -181,7 +181,8 @@ def _message(event: str, obj: Review | ReviewCondition) -> tuple[str, str]:
             f"and is still {review.get_status_display().lower()}."
         )
     else:
-        assert isinstance(obj, ReviewCondition)
+        if not isinstance(obj, ReviewCondition):
+            raise TypeError(f"{event} notifications are about a review condition, not {obj!r}")
         due = f"{obj.due_date:%Y-%m-%d}" if obj.due_date else "now"
         subject = f"Condition due: {project.name}"
         body = (
