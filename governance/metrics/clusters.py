@@ -13,6 +13,15 @@ The rule:
    scores: two clusters merge only while the *average* score over all their cross pairs is
    ≥ `threshold`, and never when any cross pair scores < `cannot_link` ("unrelated"). So a chain
    A ~ B ~ C with A and C unrelated never becomes one cluster, which single linkage would do.
+   Duplicates inside one scope unit (duplicate-grade candidate pairs, registry hygiene) start
+   as one node, so that an effort registered three times weighs as much as one registered
+   once in the averages.
+   UPGMA applies the cannot-link floor in the order it merges: a peripheral member joined
+   early vetoes, later, the merge of its cluster with another one that is on average similar
+   enough. A repair pass merges such clusters (best average first) without the members that
+   have an unrelated pair in the union, when fewer members leave than the smaller cluster has
+   and the rest still averages ≥ `threshold` (across the two sides and over all its pairs); a
+   member that leaves stays alone.
 3. Clusters have two or more members.
 
 For each cluster:
@@ -140,9 +149,10 @@ def find_clusters(
         analysis.candidate_scores[edges],
         params,
     )
+    twins = _twin_groups(analysis, len(profiles))
     member_rows: list[tuple[IntArray, FloatArray]] = []
     for group, scores in _group_scores(profiles, groups, params):
-        for local in _average_linkage(scores, params):
+        for local in _average_linkage(scores, params, twins[group]):
             member_rows.append((group[local], scores[np.ix_(local, local)]))
     clusters = [_cluster(profiles, rows, sub, params) for rows, sub in member_rows]
     clusters.sort(key=lambda c: (-c.size, c.member_ids[0]))
@@ -204,26 +214,183 @@ def _group_scores(
             yield group, profiles.score_matrix(group)
 
 
-def _average_linkage(scores: FloatArray, params: ClusterParams) -> list[IntArray]:
-    """UPGMA with a cannot-link floor; local index arrays of the clusters with ≥ 2 members."""
-    m = scores.shape[0]
-    if m == 2:
-        if scores[0, 1] >= params.threshold:
-            return [np.array([0, 1], dtype=np.int64)]
-        return []
-    distance = 1.0 - np.clip(scores, 0.0, 1.0)
-    # Any merge containing an unrelated pair averages above 1: it can never be cut below 1 − t.
-    distance[scores < params.cannot_link] = float(m * m + 1)
-    np.fill_diagonal(distance, 0.0)
-    upper = np.triu_indices(m, 1)
-    tree = linkage(distance[upper], method="average")
-    labels = fcluster(tree, t=1.0 - params.threshold + 1e-9, criterion="distance")
+def _twin_groups(analysis: OverlapAnalysis, n: int) -> IntArray:
+    """For every row, the label of its group of within-unit duplicates (its own row if none).
+
+    Duplicate-grade candidate pairs inside one scope unit are registry hygiene: the same effort
+    registered twice. They are joined (union-find) so that clustering counts each effort once.
+    """
+    profiles = analysis.profiles
+    rows, cols = analysis.candidate_rows, analysis.candidate_cols
+    twin = (analysis.candidate_grades == 3) & (profiles.scope[rows] == profiles.scope[cols])
+    if not twin.any():
+        return np.arange(n, dtype=np.int64)
+    graph = sp.coo_matrix(
+        (np.ones(int(twin.sum())), (rows[twin], cols[twin])), shape=(n, n)
+    ).tocsr()
+    _, labels = connected_components(graph, directed=False)
+    return np.asarray(labels, dtype=np.int64)
+
+
+def _average_linkage(
+    scores: FloatArray, params: ClusterParams, twins: IntArray | None = None
+) -> list[IntArray]:
+    """UPGMA with a cannot-link floor, then repaired merges; local index arrays of the clusters
+    with ≥ 2 members.
+
+    Members with the same `twins` label (duplicates inside one scope unit) start as one node,
+    unless two of them are unrelated: a node's score with another is the mean over their member
+    pairs, so an effort registered three times weighs as much as one registered once.
+    """
+    nodes = _twin_nodes(scores, params, twins)
+    if len(nodes) == scores.shape[0]:
+        mean, floor = scores, scores
+    else:
+        mean, floor = _node_matrices(scores, nodes)
+    labels = _upgma(mean, floor, params)
+    if (floor < params.cannot_link).any():
+        # Without an unrelated pair, UPGMA refused no merge that the repair could make.
+        labels = _repair(mean, floor, labels, params)
     out = []
     for label in np.unique(labels):
-        members = np.flatnonzero(labels == label).astype(np.int64)
+        members = np.sort(np.concatenate([nodes[i] for i in np.flatnonzero(labels == label)]))
         if members.size >= 2:
-            out.append(members)
+            out.append(members.astype(np.int64))
     return out
+
+
+def _twin_nodes(
+    scores: FloatArray, params: ClusterParams, twins: IntArray | None
+) -> list[IntArray]:
+    """The starting nodes: the twin groups, each member alone when its group holds an unrelated
+    pair."""
+    m = scores.shape[0]
+    if twins is None or np.unique(twins).size == m:
+        return [np.array([i], dtype=np.int64) for i in range(m)]
+    nodes: list[IntArray] = []
+    for label in dict.fromkeys(twins.tolist()):
+        members = np.flatnonzero(twins == label).astype(np.int64)
+        if members.size > 1 and scores[np.ix_(members, members)].min() < params.cannot_link:
+            nodes.extend(np.array([i], dtype=np.int64) for i in members)
+        else:
+            nodes.append(members)
+    return nodes
+
+
+def _node_matrices(scores: FloatArray, nodes: list[IntArray]) -> tuple[FloatArray, FloatArray]:
+    """Mean and minimum score between every two nodes (diagonal 1)."""
+    order = np.concatenate(nodes)
+    sizes = np.asarray([len(n) for n in nodes], dtype=np.float64)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    block = scores[np.ix_(order, order)]
+    sums = np.add.reduceat(np.add.reduceat(block, starts, axis=0), starts, axis=1)
+    mins = np.minimum.reduceat(np.minimum.reduceat(block, starts, axis=0), starts, axis=1)
+    mean = sums / np.outer(sizes, sizes)
+    np.fill_diagonal(mean, 1.0)
+    np.fill_diagonal(mins, 1.0)
+    return mean, mins
+
+
+def _upgma(mean: FloatArray, floor: FloatArray, params: ClusterParams) -> IntArray:
+    """A cluster label for every node: UPGMA cut at the threshold, never joining two nodes
+    whose `floor` is below the cannot-link."""
+    k = mean.shape[0]
+    if k < 3:
+        together = k == 2 and mean[0, 1] >= params.threshold and floor[0, 1] >= params.cannot_link
+        return np.zeros(k, dtype=np.int64) if together else np.arange(k, dtype=np.int64)
+    distance = 1.0 - np.clip(mean, 0.0, 1.0)
+    # Any merge containing an unrelated pair averages above 1: it can never be cut below 1 − t.
+    distance[floor < params.cannot_link] = float(k * k + 1)
+    np.fill_diagonal(distance, 0.0)
+    tree = linkage(distance[np.triu_indices(k, 1)], method="average")
+    labels = fcluster(tree, t=1.0 - params.threshold + 1e-9, criterion="distance")
+    return np.asarray(labels, dtype=np.int64)
+
+
+def _repair(
+    mean: FloatArray, floor: FloatArray, labels: IntArray, params: ClusterParams
+) -> IntArray:
+    """Merges that UPGMA refused only because of a member it had joined early.
+
+    UPGMA applies the cannot-link floor in the order it merges: a peripheral member joined to
+    one group early (at a high score with one project) vetoes, later, the merge of that group
+    with another whose members are on average as similar as the threshold asks. Here two
+    clusters whose mean cross score is ≥ the threshold are merged without the members that
+    have an unrelated pair in the union (most such pairs first), when fewer members leave
+    than the smaller cluster has and the rest still averages ≥ the threshold, across the two
+    sides and over all its pairs. A member that leaves stays alone. Best mean first, until
+    nothing changes.
+    """
+    labels = np.unique(labels, return_inverse=True)[1].astype(np.int64)
+    k = mean.shape[0]
+    unrelated = (floor < params.cannot_link).astype(np.float64)
+    frozen = np.zeros(k, dtype=bool)
+    while True:
+        count = int(labels.max()) + 1 if k else 0
+        if count < 2:
+            return labels
+        indicator = sp.csr_matrix(
+            (np.ones(k), (np.arange(k), labels)), shape=(k, count), dtype=np.float64
+        )
+        sizes = np.asarray(indicator.sum(axis=0), dtype=np.float64).ravel()
+        sums = np.asarray((indicator.T @ (indicator.T @ mean).T), dtype=np.float64)
+        between = sums / np.outer(sizes, sizes)
+        vetoes = np.asarray(indicator.T @ (indicator.T @ unrelated).T, dtype=np.float64)
+        stuck = np.zeros(count, dtype=bool)
+        stuck[labels[frozen]] = True
+        a_idx, b_idx = np.triu_indices(count, 1)
+        ok = (between[a_idx, b_idx] >= params.threshold) & ~stuck[a_idx] & ~stuck[b_idx]
+        a_idx, b_idx = a_idx[ok], b_idx[ok]
+        order = np.lexsort((b_idx, a_idx, -between[a_idx, b_idx]))
+        changed: set[int] = set()
+        merged = False
+        for a, b in zip(a_idx[order].tolist(), b_idx[order].tolist(), strict=True):
+            if a in changed or b in changed:
+                continue
+            left, right = np.flatnonzero(labels == a), np.flatnonzero(labels == b)
+            if vetoes[a, b] == 0:
+                labels[right] = a
+            else:
+                evicted = _evict(mean, unrelated, np.concatenate([left, right]))
+                if len(evicted) >= min(left.size, right.size):
+                    continue
+                kept_left = np.setdiff1d(left, evicted)
+                kept_right = np.setdiff1d(right, evicted)
+                if not kept_left.size or not kept_right.size:
+                    continue
+                if mean[np.ix_(kept_left, kept_right)].mean() < params.threshold:
+                    continue
+                kept = np.concatenate([kept_left, kept_right])
+                if (
+                    mean[np.ix_(kept, kept)][np.triu_indices(kept.size, 1)].mean()
+                    < params.threshold
+                ):
+                    continue
+                labels[right] = a
+                for node in evicted:
+                    labels[node] = int(labels.max()) + 1
+                    frozen[node] = True
+            changed.update((a, b))
+            merged = True
+        if not merged:
+            return labels
+        labels = np.unique(labels, return_inverse=True)[1].astype(np.int64)
+
+
+def _evict(mean: FloatArray, unrelated: FloatArray, members: IntArray) -> list[int]:
+    """The members to drop so that no unrelated pair is left: the one in most such pairs
+    first (ties: the lowest mean score with the others, then the larger index)."""
+    members = members.copy()
+    evicted: list[int] = []
+    while True:
+        block = unrelated[np.ix_(members, members)]
+        counts = block.sum(axis=1)
+        if not counts.any():
+            return evicted
+        closeness = mean[np.ix_(members, members)].sum(axis=1)
+        worst = int(np.lexsort((-members, closeness, -counts))[0])
+        evicted.append(int(members[worst]))
+        members = np.delete(members, worst)
 
 
 def _cluster(

@@ -12,7 +12,9 @@ structure. `query(...)` scores a draft project against all of them:
    returned is the plain overlap score. Results below `min_score` are dropped.
 
 `add(projects)` appends projects created since the build: their terms are weighted with the
-build's vocabulary and idf (unseen terms are ignored) until the next nightly rebuild.
+build's idf, and a word the build never saw becomes a new term of the vocabulary (its idf from
+the added projects that hold it), so that a new project is found by its own new words until
+the next nightly rebuild.
 `to_bytes()` / `from_bytes()` store the index as one numpy ``.npz`` archive (arrays plus one
 JSON document), loaded with ``allow_pickle=False``.
 """
@@ -143,7 +145,14 @@ class SimilarityIndex:
                 structures=[rows.structures[i] for i in keep],
             )
             self._position = {pid: i for i, pid in enumerate(self._rows.ids)}
-        matrix, phrases = self.model.transform([Document.of(p) for p in project_list])
+        documents = [Document.of(p) for p in project_list]
+        if self.model.extend(documents, len(self) + len(documents)):
+            width = len(self.model.terms)
+            self._matrix = sp.csr_matrix(
+                (self._matrix.data, self._matrix.indices, self._matrix.indptr),
+                shape=(self._matrix.shape[0], width),
+            )
+        matrix, phrases = self.model.transform(documents)
         self._matrix = sp.vstack([self._matrix, matrix], format="csr")
         self._phrases = sp.vstack([self._phrases, phrases], format="csr")
         self._append_rows(project_list)
@@ -383,7 +392,8 @@ class SimilarityIndex:
             ),
             phrases=dict(meta["phrases"]),
         )
-        text_params = TextParams(**meta["text_params"])
+        # An index stored before `stem_variants` existed was stemmed with plain Porter.
+        text_params = TextParams(**{"stem_variants": False, **meta["text_params"]})
         params = OverlapParams(
             text=text_params, neighbours=NeighbourParams(), **meta["overlap_params"]
         )

@@ -195,3 +195,31 @@ def porter_stem(word: str) -> str:
     word = _apply_first(word, _STEP3, 0)
     word = _step4(word)
     return _step5(word)
+
+
+# Porter leaves apart some forms of one word that a reader takes as the same:
+# * step 1c turns a final y into i, so a -y noun keeps an i that its -ic, -ous, -ical, -ize and
+#   -ification relatives lose: "anomaly" → "anomali" but "anomalous" → "anomal", "classify" →
+#   "classifi" but "classification" → "classif", "technology" → "technologi" but
+#   "technological" → "technolog";
+# * the Latin -scribe / -script pair: "transcribe" → "transcrib", "transcription" →
+#   "transcript".
+# `stem` joins them: a final consonant + i is dropped after -if (the -ify verbs) and when at
+# least six letters remain (shorter stems are too often different words: "count" / "county",
+# "part" / "party", "polic" / "polici"), and a final "scrib" becomes "script".
+_VARIANT_MIN_BASE = 6
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """The Porter stem with the variants above joined ("anomalies", "anomalous" → "anomal")."""
+    term = porter_stem(word)
+    if len(term) < 4 or not term.isalpha():
+        return term
+    if term.endswith("i") and term[-2] not in _VOWELS and term[-2] != "y":
+        if term.endswith("ifi") or len(term) - 1 >= _VARIANT_MIN_BASE:
+            return term[:-1]
+        return term
+    if term.endswith("scrib"):
+        return term[:-1] + "pt"
+    return term

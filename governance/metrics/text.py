@@ -40,6 +40,7 @@ import scipy.sparse as sp
 
 from governance.metrics.facts import ProjectFacts, ToolFacts
 from governance.metrics.stemming import porter_stem
+from governance.metrics.stemming import stem as variant_stem
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
@@ -308,6 +309,8 @@ class TextParams:
     benefits_weight: float = 1.0
     outputs_weight: float = 1.0
     stem: bool = True
+    # Join the word forms that Porter leaves apart ("anomaly" / "anomalous", `stemming.stem`).
+    stem_variants: bool = True
     bigrams: bool = False
     sublinear_tf: bool = True
 
@@ -350,9 +353,12 @@ TERM_DISPLAY: Mapping[str, str] = {
 class Analyzer:
     """Turns text into terms (see the module docstring), with a per-word cache."""
 
-    def __init__(self, lexicon: Lexicon = DEFAULT_LEXICON, *, stem: bool = True) -> None:
+    def __init__(
+        self, lexicon: Lexicon = DEFAULT_LEXICON, *, stem: bool = True, variants: bool = True
+    ) -> None:
         self.lexicon = lexicon
         self.stem = stem
+        self._stemmer = variant_stem if variants else porter_stem
         self._stop = ENGLISH_STOP_WORDS | DOMAIN_STOP_WORDS
         self._cache: dict[str, str | None] = {}
         # The words seen for each term and how often, to show a term as its most frequent word.
@@ -368,7 +374,7 @@ class Analyzer:
         elif word in self.lexicon.protected or not self.stem:
             term = word
         else:
-            term = porter_stem(word)
+            term = self._stemmer(word)
             if term in self._stop:
                 term = None
         self._cache[word] = term
@@ -481,7 +487,7 @@ class TextModel:
         self.phrase_index: dict[str, int] = {p: i for i, p in enumerate(self.phrase_terms)}
         self.phrase_idf = np.asarray(phrase_idf, dtype=np.float32)
         self.params = params
-        self.analyzer = Analyzer(lexicon, stem=params.stem)
+        self.analyzer = Analyzer(lexicon, stem=params.stem, variants=params.stem_variants)
 
     @classmethod
     def fit(
@@ -492,7 +498,7 @@ class TextModel:
     ) -> Fitted:
         """Fit the vocabulary on the documents; return the model and their rows."""
         params = params or TextParams()
-        analyzer = Analyzer(lexicon, stem=params.stem)
+        analyzer = Analyzer(lexicon, stem=params.stem, variants=params.stem_variants)
         analysed = [analyzer.analyse(doc, params) for doc in documents]
         df: Counter[str] = Counter()
         phrase_df: Counter[str] = Counter()
@@ -523,8 +529,31 @@ class TextModel:
             mentions,
         )
 
+    def extend(self, documents: Sequence[Document], total: int) -> int:
+        """Add the terms of `documents` that the vocabulary lacks; return how many were added.
+
+        A term unseen at fit time occurs in none of the fitted documents, so its document
+        frequency is the number of `documents` holding it and its idf is taken over `total`,
+        the number of documents the rows will cover (the idf of known terms is kept). The new
+        terms get the columns after the fitted ones: earlier rows stay valid once widened.
+        """
+        df: Counter[str] = Counter()
+        for document in documents:
+            counts, _ = self.analyzer.analyse(document, self.params)
+            df.update(term for term in counts if term not in self.index)
+        if not df:
+            return 0
+        new_terms = sorted(df)
+        start = len(self.terms)
+        self.terms = self.terms + tuple(new_terms)
+        self.index.update((term, start + i) for i, term in enumerate(new_terms))
+        new_idf = np.array([_idf(df[t], max(total, 1)) for t in new_terms], dtype=np.float32)
+        self.idf = np.concatenate([self.idf, new_idf])
+        return len(new_terms)
+
     def transform(self, documents: Sequence[Document]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """Rows for new documents; terms outside the fitted vocabulary are ignored."""
+        """Rows for new documents; terms outside the fitted vocabulary are ignored (see
+        `extend` to add them first)."""
         analysed = [self.analyzer.analyse(doc, self.params) for doc in documents]
         return self._matrix([a[0] for a in analysed]), self._phrases([a[1] for a in analysed])
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from governance.metrics import ClusterParams, find_clusters, find_overlaps, lead_project
+from governance.metrics.clusters import _average_linkage
 from tests.governance.metrics.factories import LEGAL_A, LEGAL_B, WEATHER, project
 from tests.governance.metrics.strategies import projects
 
@@ -44,6 +45,61 @@ def test_a_chain_of_neighbours_is_not_one_cluster(length):
         block = scores[np.ix_(rows, rows)]
         assert block.min() >= ClusterParams().cannot_link
     assert all(c.size < length for c in clusters)
+
+
+def _scores(size: int, pairs: dict[tuple[int, int], float], default: float) -> np.ndarray:
+    matrix = np.full((size, size), default)
+    for (a, b), score in pairs.items():
+        matrix[a, b] = matrix[b, a] = score
+    np.fill_diagonal(matrix, 1.0)
+    return matrix
+
+
+def test_a_member_joined_early_does_not_keep_two_similar_groups_apart():
+    # given two groups of one capability, {0, 1, 2} and {3, 4}, similar across (0.3), and a
+    # peripheral project 5 very close to 4 but unrelated to 0 and 1
+    scores = _scores(
+        6,
+        {(0, 1): 0.7, (0, 2): 0.7, (1, 2): 0.7, (3, 4): 0.7, (4, 5): 0.65, (3, 5): 0.3}
+        | {(a, b): 0.3 for a in (0, 1, 2) for b in (3, 4)}
+        | {(0, 5): 0.05, (1, 5): 0.05, (2, 5): 0.2},
+        0.0,
+    )
+    # when
+    clusters = [c.tolist() for c in _average_linkage(scores, ClusterParams())]
+    # then UPGMA's early merge of 5 into {3, 4} does not veto the merge of the two groups:
+    # the groups merge and 5, unrelated to part of the union, stays out
+    assert clusters == [[0, 1, 2, 3, 4]]
+
+
+def test_the_repair_never_joins_groups_that_are_not_similar_on_average():
+    scores = _scores(
+        6,
+        {(0, 1): 0.7, (0, 2): 0.7, (1, 2): 0.7, (3, 4): 0.7, (4, 5): 0.65, (3, 5): 0.3}
+        | {(a, b): 0.15 for a in (0, 1, 2) for b in (3, 4)}
+        | {(0, 5): 0.05, (1, 5): 0.05, (2, 5): 0.2},
+        0.0,
+    )
+    clusters = [c.tolist() for c in _average_linkage(scores, ClusterParams())]
+    assert clusters == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_duplicates_inside_one_unit_weigh_once_in_the_averages():
+    # given an effort registered three times by one unit (0, 1, 2), a project 3 of another unit
+    # similar to it (0.3) and a project 4 close to 3 (0.28) but weaker with the effort (0.15)
+    scores = _scores(
+        5,
+        {(0, 1): 0.9, (0, 2): 0.9, (1, 2): 0.9, (3, 4): 0.28}
+        | {(a, 3): 0.3 for a in (0, 1, 2)}
+        | {(a, 4): 0.15 for a in (0, 1, 2)},
+        0.0,
+    )
+    params = ClusterParams()
+    # counted three times, the effort outweighs 4: (3 × 0.15 + 0.28) / 4 < 0.2, 4 stays alone
+    assert [c.tolist() for c in _average_linkage(scores, params)] == [[0, 1, 2, 3]]
+    # counted once (the three are twins), 4 joins: mean (0.15 + 0.28) / 2 ≥ 0.2
+    twins = np.array([0, 0, 0, 3, 4])
+    assert [c.tolist() for c in _average_linkage(scores, params, twins)] == [[0, 1, 2, 3, 4]]
 
 
 def test_cluster_fields_on_a_hand_made_portfolio():

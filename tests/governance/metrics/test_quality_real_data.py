@@ -26,10 +26,11 @@ from benchmarks.bench_overlap_quality import (
 from governance.metrics import ClusterParams
 
 NOT_YET_WHOLE = {
-    "OCR and document digitisation": "DOJ's UiPath OCR row joins a UiPath document-"
-    "understanding cluster and USDA's receipt OCR no cluster: the core spans 4 of 6 agencies",
+    "OCR and document digitisation": "USDA's receipt OCR shares too few words with the others "
+    "(text cosine < 0.25 with each) to be linked: the cluster spans 5 of 6 agencies",
     "network anomaly detection": "splits into a threat-hunting cluster (DHS, TVA) and a network-"
-    "monitoring one (FHFA, FRB, TVA); USAID's exfiltration pilot shares too few words",
+    "monitoring one (FHFA, FRB, TVA) averaging under 0.2 across; USAID's exfiltration pilot shares "
+    "too few words",
 }
 
 
@@ -63,7 +64,7 @@ def test_reregistration_pairs_are_found(rewritten):
 def test_reregistration_ranks_the_old_project_first(editions, rewritten, scoped_rates):
     old, _ = editions
     text_only = rank_rates(index_rankings(old, rewritten), rewritten)
-    # guards on what the method reaches (0.907 / 0.956 with the agency, 0.879 / 0.945 without)
+    # guards on what the method reaches (0.907 / 0.956 with the agency, 0.874 / 0.945 without)
     assert scoped_rates.top1 >= 0.90
     assert scoped_rates.top5 >= 0.95
     assert text_only.top1 >= 0.87

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -57,8 +58,25 @@ def test_add_appends_with_the_build_vocabulary(index):
     results = index.query(problem="transcribe hearings audio recordings")
     assert results[0].project_id in (3, 20)
     assert {r.project_id for r in results[:2]} == {3, 20}
-    # a term never seen at build time is ignored, not an error
+    # a word no project has is not an error
     assert index.query(problem="zyxwvut") == []
+
+
+def test_a_project_added_after_the_build_is_found_by_a_word_the_build_never_saw(index):
+    assert "zorbatron" not in index.model.index
+    index.add([project(21, "Zorbatron rollout", "Deploy the Zorbatron to triage mail", unit=9)])
+    results = index.query(problem="Which offices already run a zorbatron?")
+    assert [r.project_id for r in results] == [21]
+    assert "shared terms: zorbatron" in results[0].reasons
+    # the new word weighs as a rare word: a query mixing it with common words still finds it
+    mixed = index.query(problem="zorbatron legal research case law", limit=4)
+    assert 21 in [r.project_id for r in mixed]
+    # and the grown vocabulary survives storage
+    loaded = SimilarityIndex.from_bytes(index.to_bytes())
+    assert [r.project_id for r in loaded.query(problem="zorbatron")] == [21]
+    loaded.add([project(22, "Quillomatic", "Quillomatic drafts letters", unit=2)])
+    assert [r.project_id for r in loaded.query(problem="a quillomatic pilot")] == [22]
+    assert [r.project_id for r in loaded.query(problem="zorbatron")] == [21]
 
 
 def test_add_replaces_a_known_project(index):
@@ -79,9 +97,23 @@ def test_round_trip_through_bytes_without_pickle(index):
     assert 30 in [r.project_id for r in loaded.query(problem="legal research chatbot")]
 
 
-def test_from_bytes_rejects_other_formats(index):
-    import json
+def test_an_index_stored_before_variant_stemming_keeps_plain_porter_stems():
+    anomaly = project(40, "Network anomaly detection", "Flags anomalies in network traffic", unit=1)
+    index = SimilarityIndex.build([anomaly, WEATHER])
+    assert "anomal" in index.model.index  # "anomalies" and "anomalous" meet as one term
+    with np.load(io.BytesIO(index.to_bytes()), allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+    del meta["text_params"]["stem_variants"]
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    loaded = SimilarityIndex.from_bytes(buffer.getvalue())
+    assert loaded.model.params.stem_variants is False
+    assert loaded.model.analyzer.terms("anomalies") == ["anomali"]
 
+
+def test_from_bytes_rejects_other_formats(index):
     buffer = io.BytesIO()
     np.savez(buffer, meta=np.frombuffer(json.dumps({"format": 99}).encode(), dtype=np.uint8))
     with pytest.raises(ValueError, match="format"):

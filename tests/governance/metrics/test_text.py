@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from governance.metrics.facts import ToolFacts
-from governance.metrics.stemming import porter_stem
+from governance.metrics.stemming import porter_stem, stem
 from governance.metrics.text import (
     Analyzer,
     Document,
@@ -42,6 +42,33 @@ from governance.metrics.text import (
 )
 def test_porter_stem(word, stem):
     assert porter_stem(word) == stem
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ("anomaly", "anomalies", "anomalous"),
+        ("classify", "classified", "classification", "classifier"),
+        ("identify", "identification"),
+        ("verify", "verification"),
+        ("technology", "technologies", "technological"),
+        ("category", "categories", "categorize"),
+        ("summary", "summarize", "summarization"),
+        ("transcribe", "transcribed", "transcription", "transcripts"),
+        ("describe", "description"),
+    ],
+)
+def test_stem_joins_the_forms_porter_leaves_apart(words):
+    assert len({porter_stem(w) for w in words}) > 1
+    assert len({stem(w) for w in words}) == 1
+
+
+@pytest.mark.parametrize(
+    "words",
+    [("count", "county"), ("part", "party"), ("police", "policy"), ("need", "needy")],
+)
+def test_stem_keeps_short_stems_apart(words):
+    assert len({stem(w) for w in words}) == len(words)
 
 
 def test_normalise_folds_unicode_case_and_spaces():
