@@ -418,7 +418,9 @@ class ComplianceViewSet(_GovernanceViewSet):
 
 
 class ReviewQueueViewSet(_GovernanceViewSet):
-    """Open reviews and yearly re-reviews due, of visible projects, soonest due first."""
+    """Open reviews and yearly re-reviews due, of visible projects, soonest due first (on the
+    same day: reviews in submission order, then re-reviews). Open reviews are counted up to
+    1,000 (`count_is_exact` is false when the count stopped there; narrow the filters)."""
 
     serializer_class = QueueEntrySerializer
     filter_backends: list[Any] = []
@@ -451,4 +453,8 @@ class ReviewQueueViewSet(_GovernanceViewSet):
             assigned_to=request.user if params["assigned"] == "me" else None,
         )
         page = self._page(entries)
-        return self.get_paginated_response(QueueEntrySerializer(page, many=True).data)
+        response = self.get_paginated_response(QueueEntrySerializer(page, many=True).data)
+        # The queue counts open reviews up to a bound (selectors.QUEUE_MAX_COUNT), as the
+        # paginator does for lists.
+        response.data["count_is_exact"] = entries.count_is_exact
+        return response

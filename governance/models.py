@@ -146,6 +146,13 @@ class Review(models.Model):
         indexes = [
             models.Index(fields=["status", "due_date"], name="review_queue_idx"),
             models.Index(fields=["project", "-decided_at"], name="review_project_decided_idx"),
+            # The review queue's order (selectors.ReviewQueue): open reviews by due date.
+            models.Index(
+                fields=["due_date", "id"],
+                include=["project", "reviewer"],
+                condition=Q(status__in=["submitted", "in_review"]),
+                name="review_open_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,6 +4,10 @@ Pure Python (no Django import), deterministic and table-tested. The questions ar
 own words after the EU AI Act (Regulation (EU) 2024/1689: Art. 5, Art. 6 with Annexes I and III,
 Art. 50) and OMB memorandum M-25-21 (high-impact AI). The order of the rules:
 
+0. emotion recognition is mapped, not left to the assessor to tick three boxes: in workplaces or
+   education institutions (other than for medical or safety reasons) it is the Art. 5(1)(f)
+   prohibited practice; otherwise it is an Annex III point 1(c) biometrics use; either way the
+   Art. 50(3) duty to inform the people exposed applies
 1. any prohibited practice (Art. 5)                               → ``prohibited``
 2. a product or safety component under Annex I legislation        → ``high``
 3. an Annex III area, unless the Art. 6(3) exemption applies       → ``high``
@@ -134,6 +138,20 @@ TRANSPARENCY_DUTIES: Mapping[str, str] = {
     ),
 }
 
+EMOTION_RECOGNITION_QUESTION = (
+    "Identifies or infers the emotions or intentions of people (anger, stress, attention, "
+    "happiness, …) from their biometric data: face, voice, body language, keystrokes or "
+    "physiological signals"
+)
+EMOTION_SETTINGS: Mapping[str, str] = {
+    "workplace": "At the workplace: on employees, applicants or contractors",
+    "education": "In education institutions: on pupils, students or candidates in tests",
+}
+EMOTION_MEDICAL_SAFETY_QUESTION = (
+    "Is used only for medical or safety reasons (e.g. a therapeutic device, detecting a driver's "
+    "or pilot's fatigue)"
+)
+
 OMB_EFFECT_AREAS: Mapping[str, str] = {
     "civil_rights_privacy": "Civil rights, civil liberties or privacy of a person or entity",
     "access_to_opportunities": (
@@ -187,6 +205,25 @@ def _yes_no(group: str, reference: str, texts: Mapping[str, str]) -> list[Questi
 QUESTIONS: tuple[Question, ...] = (
     *_yes_no("prohibited", "EU AI Act Art. 5", PROHIBITED_PRACTICES),
     Question(
+        "emotion_recognition",
+        "emotion",
+        "EU AI Act Art. 3(39), Annex III point 1(c), Art. 50(3)",
+        EMOTION_RECOGNITION_QUESTION,
+    ),
+    Question(
+        "emotion_recognition_settings",
+        "emotion",
+        "EU AI Act Art. 5(1)(f)",
+        "If so, it is used on people (choose every one that applies)",
+        EMOTION_SETTINGS,
+    ),
+    Question(
+        "emotion_recognition_medical_or_safety",
+        "emotion",
+        "EU AI Act Art. 5(1)(f)",
+        EMOTION_MEDICAL_SAFETY_QUESTION,
+    ),
+    Question(
         "annex_iii_areas",
         "high_risk",
         "EU AI Act Art. 6(2), Annex III",
@@ -229,6 +266,10 @@ class RiskAnswers:
     emotion_recognition_work_education: bool = False
     biometric_categorisation_sensitive: bool = False
     realtime_remote_biometric_id_law_enforcement: bool = False
+    # Emotion recognition (Art. 3(39)): mapped to Art. 5(1)(f), Annex III 1(c) and Art. 50(3)
+    emotion_recognition: bool = False
+    emotion_recognition_settings: frozenset[str] = field(default_factory=frozenset)
+    emotion_recognition_medical_or_safety: bool = False
     # Art. 6: high-risk
     annex_iii_areas: frozenset[str] = field(default_factory=frozenset)
     annex_i_safety_component: bool = False
@@ -270,6 +311,7 @@ class InvalidAnswers(ValueError):
 
 CHOICE_FIELDS: Mapping[str, Mapping[str, str]] = {
     "annex_iii_areas": ANNEX_III_AREAS,
+    "emotion_recognition_settings": EMOTION_SETTINGS,
     "omb_effect_areas": OMB_EFFECT_AREAS,
 }
 ANSWER_KEYS: tuple[str, ...] = tuple(f.name for f in fields(RiskAnswers))
@@ -327,27 +369,61 @@ def _chosen(answers: RiskAnswers, texts: Mapping[str, str]) -> list[str]:
     return [key for key in texts if getattr(answers, key)]
 
 
+def _emotion_prohibited(a: RiskAnswers) -> list[str]:
+    """The settings that make this emotion recognition the Art. 5(1)(f) practice (or none)."""
+    if not a.emotion_recognition or a.emotion_recognition_medical_or_safety:
+        return []
+    return [k for k in EMOTION_SETTINGS if k in a.emotion_recognition_settings]
+
+
 def _tier_decision(a: RiskAnswers) -> tuple[Tier, str, str]:
     prohibited = _chosen(a, PROHIBITED_PRACTICES)
+    emotion_settings = _emotion_prohibited(a)
+    if emotion_settings and "emotion_recognition_work_education" not in prohibited:
+        prohibited.append("emotion_recognition_work_education")
+        prohibited.sort(key=list(PROHIBITED_PRACTICES).index)
     if prohibited:
         listed = "; ".join(_lower_first(PROHIBITED_PRACTICES[k]) for k in prohibited)
+        derived = ""
+        if emotion_settings:
+            where = " and ".join(
+                {"workplace": "at the workplace", "education": "in education institutions"}[k]
+                for k in emotion_settings
+            )
+            derived = (
+                f" Emotion recognition used {where}, not for medical or safety reasons, is the "
+                "practice prohibited by Art. 5(1)(f)."
+            )
         return (
             Tier.PROHIBITED,
             f"art5.{prohibited[0]}",
-            f"Prohibited practice under EU AI Act Art. 5: the system {listed}. It must not be "
-            "placed on the market, put into service or used; nothing else can lower this tier.",
+            f"Prohibited practice under EU AI Act Art. 5: the system {listed}.{derived} It must "
+            "not be placed on the market, put into service or used; nothing else can lower this "
+            "tier.",
         )
     duties = _chosen(a, TRANSPARENCY_DUTIES)
+    emotion_note = ""
+    if a.emotion_recognition:
+        if "emotion_or_biometric_categorisation" not in duties:
+            duties.append("emotion_or_biometric_categorisation")
+            duties.sort(key=list(TRANSPARENCY_DUTIES).index)
+        emotion_note = (
+            " Emotion recognition is a biometrics use under Annex III point 1(c), and Art. 50(3) "
+            "requires informing the people exposed to it."
+        )
     duty_words = "; ".join(_lower_first(TRANSPARENCY_DUTIES[k]) for k in duties)
+    duty_note = f" Transparency duties under Art. 50 also apply: it {duty_words}." if duties else ""
     if a.annex_i_safety_component:
         return (
             Tier.HIGH,
             "annex_i",
             "High-risk under EU AI Act Art. 6(1): the system is a product, or a safety component "
             "of a product, covered by Annex I legislation and needing a third-party conformity "
-            "assessment. The Art. 6(3) exemption does not apply to Annex I systems.",
+            f"assessment. The Art. 6(3) exemption does not apply to Annex I systems.{duty_note}"
+            f"{emotion_note}",
         )
-    areas = [k for k in ANNEX_III_AREAS if k in a.annex_iii_areas]
+    chosen_areas = set(a.annex_iii_areas) | ({"biometrics"} if a.emotion_recognition else set())
+    areas = [k for k in ANNEX_III_AREAS if k in chosen_areas]
     if areas:
         area_words = "; ".join(ANNEX_III_AREAS[k].split(":")[0] for k in areas)
         claimed = _chosen(a, EXEMPTION_CONDITIONS)
@@ -362,7 +438,8 @@ def _tier_decision(a: RiskAnswers) -> tuple[Tier, str, str]:
             return (
                 Tier.HIGH,
                 f"annex_iii.{areas[0]}{suffix}",
-                f"High-risk under EU AI Act Art. 6(2), Annex III ({area_words}).{blocked}",
+                f"High-risk under EU AI Act Art. 6(2), Annex III ({area_words}).{blocked}"
+                f"{duty_note}{emotion_note}",
             )
         if claimed:
             reason = _lower_first(EXEMPTION_CONDITIONS[claimed[0]])
@@ -375,14 +452,15 @@ def _tier_decision(a: RiskAnswers) -> tuple[Tier, str, str]:
                 return (
                     Tier.LIMITED,
                     f"art6_3.{claimed[0]}",
-                    f"{base} Transparency duties under Art. 50 remain: it {duty_words}.",
+                    f"{base} Transparency duties under Art. 50 remain: it {duty_words}."
+                    f"{emotion_note}",
                 )
             return Tier.MINIMAL, f"art6_3.{claimed[0]}", f"{base} No Art. 50 duty applies."
         return (
             Tier.HIGH,
             f"annex_iii.{areas[0]}",
             f"High-risk under EU AI Act Art. 6(2), Annex III ({area_words}). No Art. 6(3) "
-            "exemption condition was claimed.",
+            f"exemption condition was claimed.{duty_note}{emotion_note}",
         )
     if duties:
         return (

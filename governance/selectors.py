@@ -6,9 +6,11 @@ or control statuses.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import (
     BooleanField,
     Count,
+    Exists,
     Max,
     OuterRef,
     Prefetch,
@@ -24,7 +27,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
 from django.utils import timezone
 
@@ -38,7 +41,7 @@ from governance.models import (
     RiskAssessment,
 )
 from portfolio.models import BusinessUnit, Project
-from portfolio.selectors import project_queryset
+from portfolio.selectors import project_queryset, project_visibility_q
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -178,6 +181,158 @@ class QueueEntry:
     last_decided_at: dt.datetime | None = None
 
 
+# Open reviews are counted up to this many (the MAESTRO_QUEUE_MAX_COUNT setting overrides it):
+# enough for any page a person works through, and counting stays cheap at any size.
+QUEUE_MAX_COUNT = 1_000
+
+
+class ReviewQueue:
+    """The review queue, evaluated lazily and a page at a time.
+
+    Open reviews are counted and sliced in SQL, soonest due first and, on the same day, in the
+    order they were submitted (review id), which the partial index `review_open_due_idx` serves
+    without sorting; projects due for their yearly re-review (approved high-tier projects
+    decided over a year ago: ids and dates only) are listed by one query and merged in by due
+    date (after the reviews of the same day, then by project id). `len()`, `overdue_count()`
+    and a slice cost a constant number of queries whatever the size of the queue, so Django's
+    Paginator and DRF's pagination page it without loading it. Iterating loads every entry.
+    Open reviews are counted up to QUEUE_MAX_COUNT (1,000): beyond that `count_is_exact` is
+    False and the pages end there (narrow the filters to reach the rest).
+    """
+
+    def __init__(
+        self,
+        *,
+        reviews: QuerySet[Review] | None,
+        rereviews: QuerySet[Project] | None,
+        overdue: bool | None,
+        today: dt.date,
+    ) -> None:
+        self._reviews = reviews
+        self._rereview_projects = rereviews
+        self._overdue = overdue
+        self._today = today
+        self.count_cap: int = getattr(settings, "MAESTRO_QUEUE_MAX_COUNT", QUEUE_MAX_COUNT)
+
+    @cached_property
+    def _review_counts(self) -> dict[str, int]:
+        """Open reviews, and how many are overdue, counted over the first `count_cap` + 1 in
+        due-date order (one index-ordered scan): overdue reviews come first, so both figures
+        are exact up to the cap."""
+        if self._reviews is None:
+            return {"total": 0, "overdue": 0}
+        first = self._reviews.order_by("due_date", "id")[: self.count_cap + 1]
+        return first.aggregate(
+            total=Count("pk"), overdue=Count("pk", filter=Q(due_date__lt=self._today))
+        )
+
+    @property
+    def count_is_exact(self) -> bool:
+        """False when more open reviews match than `count_cap` (counting stops there)."""
+        return self._review_counts["total"] <= self.count_cap
+
+    @property
+    def overdue_is_exact(self) -> bool:
+        return self._review_counts["overdue"] <= self.count_cap
+
+    @cached_property
+    def _rereviews(self) -> list[tuple[dt.date, int]]:
+        """(due date, project id) of every re-review due, soonest first (dates from SQL)."""
+        if self._rereview_projects is None:
+            return []
+        after = dt.timedelta(days=REREVIEW_AFTER_DAYS)
+        keys = [
+            (day + after, pk)
+            for pk, day in self._rereview_projects.values_list("pk", "last_decided_day")
+        ]
+        if self._overdue is not None:
+            keys = [k for k in keys if (k[0] < self._today) == self._overdue]
+        return sorted(keys)
+
+    def count(self) -> int:
+        return min(self._review_counts["total"], self.count_cap) + len(self._rereviews)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def overdue_count(self) -> int:
+        return min(self._review_counts["overdue"], self.count_cap) + sum(
+            1 for due, _ in self._rereviews if due < self._today
+        )
+
+    def __iter__(self) -> Iterator[QueueEntry]:
+        return iter(self[0 : self.count()])
+
+    def __getitem__(self, index: slice) -> list[QueueEntry]:
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise TypeError("The review queue is sliced a page at a time: queue[start:stop].")
+        start = max(index.start or 0, 0)
+        stop = self.count() if index.stop is None else max(index.stop, start)
+        if stop <= start:
+            return []
+        review_keys: list[tuple[dt.date, int, int]] = []
+        if self._reviews is not None:
+            review_keys = [
+                (due, 0, pk)
+                for pk, due in self._reviews.order_by("due_date", "id").values_list(
+                    "pk", "due_date"
+                )[:stop]
+            ]
+        rereview_keys = [(due, 1, pk) for due, pk in self._rereviews[:stop]]
+        chosen = list(heapq.merge(review_keys, rereview_keys))[start:stop]
+        review_ids = [key for _, kind, key in chosen if kind == 0]
+        reviews = (
+            Review.objects.select_related("project", "project__business_unit", "reviewer").in_bulk(
+                review_ids
+            )
+            if review_ids
+            else {}
+        )
+        rereview_ids = [key for _, kind, key in chosen if kind == 1]
+        last = (
+            Review.objects.filter(project_id=OuterRef("pk"), decided_at__isnull=False)
+            .order_by("-decided_at")
+            .values("decided_at")[:1]
+        )
+        projects = (
+            Project.objects.select_related("business_unit")
+            .annotate(last_decided_at=Subquery(last))
+            .in_bulk(rereview_ids)
+            if rereview_ids
+            else {}
+        )
+        entries = []
+        for due, kind, key in chosen:
+            if kind == 0:
+                r = reviews[key]
+                entries.append(
+                    QueueEntry(
+                        kind="review",
+                        status=r.status,
+                        project=r.project,
+                        review=r,
+                        reviewer=r.reviewer,
+                        due_date=r.due_date,
+                        overdue=r.due_date < self._today,
+                    )
+                )
+            else:
+                project = projects[key]
+                entries.append(
+                    QueueEntry(
+                        kind="rereview",
+                        status=QUEUE_REREVIEW,
+                        project=project,
+                        review=None,
+                        reviewer=None,
+                        due_date=due,
+                        overdue=due < self._today,
+                        last_decided_at=project.last_decided_at,  # type: ignore[attr-defined]
+                    )
+                )
+        return entries
+
+
 def review_queue(
     *,
     user: User,
@@ -187,67 +342,59 @@ def review_queue(
     overdue: bool | None = None,
     assigned_to: Any = None,
     today: dt.date | None = None,
-) -> list[QueueEntry]:
-    """Open reviews and due re-reviews of visible projects, soonest due first (two queries)."""
+) -> ReviewQueue:
+    """Open reviews and due re-reviews of visible projects, soonest due first.
+
+    Lazy (see `ReviewQueue`): a page costs four to six queries whatever the size of the queue.
+    """
     today = today or timezone.localdate()
     wanted = set(statuses)
     tier_set = set(tiers)
-    projects = project_queryset(user=user)
+    visible = project_visibility_q(user) & Q(archived_at__isnull=True)
     if tier_set:
-        projects = projects.filter(risk_tier__in=tier_set)
+        visible &= Q(risk_tier__in=sorted(tier_set))
     if unit_ids is not None:
-        projects = projects.filter(business_unit_id__in=list(unit_ids))
+        visible &= Q(business_unit_id__in=sorted(unit_ids))
+    projects = Project.objects.filter(visible)
 
-    entries: list[QueueEntry] = []
+    reviews = None
     review_statuses = [s for s in Review.OPEN if not wanted or s in wanted]
     if review_statuses:
-        reviews = Review.objects.filter(
-            status__in=review_statuses, project_id__in=projects.values("pk")
-        ).select_related("project", "project__business_unit", "reviewer")
+        # Status and visibility in one join (not `project_id IN (…)`), so that PostgreSQL walks
+        # the open reviews in due-date order and stops at the end of the page.
+        reviews = Review.objects.filter(_on_project(visible), status__in=review_statuses).order_by()
         if assigned_to is not None:
             reviews = reviews.filter(reviewer=assigned_to)
         if overdue is True:
             reviews = reviews.filter(due_date__lt=today)
         elif overdue is False:
             reviews = reviews.filter(due_date__gte=today)
-        entries += [
-            QueueEntry(
-                kind="review",
-                status=r.status,
-                project=r.project,
-                review=r,
-                reviewer=r.reviewer,
-                due_date=r.due_date,
-                overdue=r.due_date < today,
-            )
-            for r in reviews
-        ]
+    rereviews = None
     if (not wanted or QUEUE_REREVIEW in wanted) and assigned_to is None:
-        due = _with_last_decision(
+        cutoff = timezone.now() - dt.timedelta(days=REREVIEW_AFTER_DAYS)
+        # An approved project has a decided pass; none decided since the cutoff means due. The
+        # last decision (its local day, in SQL) by one index lookup per project
+        # (review_project_decided_idx).
+        decided = Review.objects.filter(project_id=OuterRef("pk"), decided_at__isnull=False)
+        last = decided.order_by("-decided_at").values("decided_at")[:1]
+        rereviews = (
             projects.filter(risk_tier__in=REREVIEW_TIERS, review_status__in=APPROVED_STATUSES)
-        ).select_related("business_unit")
-        now = timezone.now()
-        cutoff = now - dt.timedelta(days=REREVIEW_AFTER_DAYS)
-        for project in due.filter(last_decided_at__lt=cutoff):  # type: ignore[misc]
-            last_decided_at: dt.datetime = project.last_decided_at  # type: ignore[attr-defined]
-            due_date = timezone.localdate(last_decided_at) + dt.timedelta(days=REREVIEW_AFTER_DAYS)
-            late = due_date < today
-            if overdue is not None and late != overdue:
-                continue
-            entries.append(
-                QueueEntry(
-                    kind="rereview",
-                    status=QUEUE_REREVIEW,
-                    project=project,
-                    review=None,
-                    reviewer=None,
-                    due_date=due_date,
-                    overdue=late,
-                    last_decided_at=last_decided_at,
-                )
-            )
-    entries.sort(key=lambda e: (e.due_date, e.project.name.lower(), e.project.pk))
-    return entries
+            .filter(Exists(decided), ~Exists(decided.filter(decided_at__gte=cutoff)))
+            .annotate(last_decided_day=TruncDate(Subquery(last)))
+            .order_by()
+        )
+    return ReviewQueue(reviews=reviews, rereviews=rereviews, overdue=overdue, today=today)
+
+
+def _on_project(condition: Q) -> Q:
+    """A condition on Project fields, as a condition on a model's `project` relation."""
+    clone = Q()
+    clone.connector, clone.negated = condition.connector, condition.negated
+    clone.children = [
+        _on_project(child) if isinstance(child, Q) else (f"project__{child[0]}", child[1])
+        for child in condition.children
+    ]
+    return clone
 
 
 # --- Frameworks, controls, statuses --------------------------------------------------------------
@@ -334,6 +481,11 @@ class ComplianceRow:
     label: str
     total: Compliance
     frameworks: dict[int, Compliance]
+    # Rolled-up unit rows only: the unit's own projects, its place in the tree, its parent
+    own: Compliance | None = None
+    depth: int = 0
+    parent: Any = None
+    has_sub_units: bool = False
 
 
 @dataclass(frozen=True)
@@ -411,9 +563,7 @@ def _compliance(
 def _total(frameworks: dict[int, Compliance]) -> Compliance:
     total = Compliance()
     for figure in frameworks.values():
-        total.applicable += figure.applicable
-        total.met += figure.met
-        total.not_applicable += figure.not_applicable
+        _add(total, figure)
     return total
 
 
@@ -425,19 +575,81 @@ def _rows(data: dict[Any, dict[int, Compliance]], labels: dict[Any, str]) -> lis
     return sorted(rows, key=lambda r: (r.label.lower(), str(r.key)))
 
 
+def _add(into: Compliance, figure: Compliance) -> None:
+    into.applicable += figure.applicable
+    into.met += figure.met
+    into.not_applicable += figure.not_applicable
+
+
 def compliance_by_unit(
-    *, user: User, projects: QuerySet[Project] | None = None, framework_ids: set[int] | None = None
+    *,
+    user: User,
+    projects: QuerySet[Project] | None = None,
+    framework_ids: set[int] | None = None,
+    rollup: bool = False,
 ) -> list[ComplianceRow]:
-    """Per business unit (its own projects), overall and per framework: four queries."""
+    """Per business unit, overall and per framework, in four queries.
+
+    By default a unit's row counts its own projects, sorted by name. With `rollup`, a unit's
+    row also counts the projects of every unit below it (an agency includes its bureaus), `own`
+    keeps its own figures, and the rows come in tree order (each unit followed by its sub-units,
+    by name, with `depth` and `parent`); a unit appears when it or a unit below it has assessed
+    projects among `projects`. The roll-up is added up in Python from the per-unit figures.
+    """
     projects = project_queryset(user=user) if projects is None else projects
     data = _compliance(projects, "business_unit_id", framework_ids)
-    labels = {
-        pk: f"{name} ({code})"
-        for pk, name, code in BusinessUnit.objects.filter(pk__in=list(data)).values_list(
-            "pk", "name", "code"
+    if not rollup:
+        labels = {
+            pk: f"{name} ({code})"
+            for pk, name, code in BusinessUnit.objects.filter(pk__in=list(data)).values_list(
+                "pk", "name", "code"
+            )
+        }
+        return _rows(data, labels)
+
+    units = {
+        pk: (parent, f"{name} ({code})")
+        for pk, parent, name, code in BusinessUnit.objects.values_list(
+            "pk", "parent_id", "name", "code"
         )
     }
-    return _rows(data, labels)
+    rolled: dict[int, dict[int, Compliance]] = defaultdict(lambda: defaultdict(Compliance))
+    for unit_id, frameworks in data.items():
+        seen: set[int] = set()
+        current: int | None = unit_id
+        while current is not None and current in units and current not in seen:
+            seen.add(current)  # a cycle in bad data must not loop forever
+            for framework_id, figure in frameworks.items():
+                _add(rolled[current][framework_id], figure)
+            current = units[current][0]
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for pk in rolled:
+        parent = units[pk][0]
+        children[parent if parent in rolled else None].append(pk)
+    for kids in children.values():
+        kids.sort(key=lambda pk: (units[pk][1].lower(), pk))
+
+    rows: list[ComplianceRow] = []
+
+    def visit(pk: int, depth: int) -> None:
+        rows.append(
+            ComplianceRow(
+                key=pk,
+                label=units[pk][1],
+                total=_total(rolled[pk]),
+                frameworks=dict(rolled[pk]),
+                own=_total(data.get(pk, {})),
+                depth=depth,
+                parent=units[pk][0],
+                has_sub_units=bool(children.get(pk)),
+            )
+        )
+        for child in children.get(pk, []):
+            visit(child, depth + 1)
+
+    for root in children[None]:
+        visit(root, 0)
+    return rows
 
 
 def compliance_by_project(

@@ -127,19 +127,24 @@ def review_list(request: HttpRequest) -> HttpResponse:
         filters = {
             "statuses": data["status"],
             "tiers": data["tier"],
-            "unit_ids": [data["unit"].pk] if data["unit"] else None,
+            # a unit and the units below it, as the API's `unit` filter does
+            "unit_ids": roles.descendant_ids([data["unit"].pk]) if data["unit"] else None,
             "assigned_to": request.user if data["mine"] else None,
             "overdue": True if data["overdue"] else None,
         }
-    entries = selectors.review_queue(user=request.user, **filters)
-    page = Paginator(entries, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    queue = selectors.review_queue(user=request.user, **filters)
+    # The queue is lazy: the paginator counts it and loads one page (see ReviewQueue).
+    page = Paginator(queue, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "form": form,
         "entries": page.object_list,
         "page": page,
-        "total": len(entries),
-        "overdue_count": sum(1 for e in entries if e.overdue),
-        "filtered": bool(request.GET),
+        "total": page.paginator.count,
+        "overdue_count": queue.overdue_count(),
+        "count_is_exact": queue.count_is_exact,
+        "overdue_is_exact": queue.overdue_is_exact,
+        "count_cap": queue.count_cap,
+        "filtered": bool(set(request.GET) - {"page"}),
     }
     return render(request, "governance/review_list.html", context)
 

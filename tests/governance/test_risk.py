@@ -217,3 +217,117 @@ def test_invariants(flags, areas, effects):
         assert decision.tier == Tier.HIGH
     assert decision.high_impact == (a.principal_basis_for_decisions and bool(effects))
     assert assess(a) == decision  # deterministic
+
+
+# --- Emotion recognition (mapped, not left to three separate ticks) -----------------------------
+
+EMOTION = {"emotion_recognition": True}
+
+
+def emotion(**values: object) -> RiskAnswers:
+    if "emotion_recognition_settings" in values:
+        values["emotion_recognition_settings"] = frozenset(values["emotion_recognition_settings"])  # type: ignore[arg-type]
+    return answers(**EMOTION, **values)
+
+
+@pytest.mark.parametrize(
+    ("settings", "where"),
+    [
+        ({"workplace"}, "at the workplace"),
+        ({"education"}, "in education institutions"),
+        ({"workplace", "education"}, "at the workplace and in education institutions"),
+    ],
+)
+def test_emotion_recognition_at_work_or_in_education_is_prohibited(settings, where):
+    decision = assess(emotion(emotion_recognition_settings=settings))
+    assert decision.tier == Tier.PROHIBITED
+    assert decision.rule == "art5.emotion_recognition_work_education"
+    assert "Art. 5(1)(f)" in decision.rationale
+    assert f"Emotion recognition used {where}" in decision.rationale
+
+
+def test_emotion_recognition_at_work_for_safety_is_high_not_prohibited():
+    decision = assess(
+        emotion(
+            emotion_recognition_settings={"workplace"}, emotion_recognition_medical_or_safety=True
+        )
+    )
+    assert decision.tier == Tier.HIGH
+    assert decision.rule == "annex_iii.biometrics"
+    assert "Annex III point 1(c)" in decision.rationale
+    assert "Art. 50(3)" in decision.rationale
+
+
+@pytest.mark.parametrize("settings", [set(), {"workplace"}, {"education"}])
+def test_the_medical_or_safety_reason_alone_does_not_make_anything_prohibited(settings):
+    decision = assess(
+        emotion(emotion_recognition_settings=settings, emotion_recognition_medical_or_safety=True)
+    )
+    assert decision.tier == Tier.HIGH
+
+
+def test_emotion_recognition_elsewhere_is_annex_iii_biometrics_with_the_art50_duty():
+    decision = assess(emotion())
+    assert (decision.tier, decision.rule) == (Tier.HIGH, "annex_iii.biometrics")
+    assert "Biometrics" in decision.rationale
+    assert "Annex III point 1(c)" in decision.rationale
+    assert "people exposed must be informed" in decision.rationale  # the Art. 50 duty, in words
+
+
+def test_workplace_without_emotion_recognition_changes_nothing():
+    decision = assess(answers(emotion_recognition_settings=frozenset({"workplace"})))
+    assert decision.tier == Tier.MINIMAL
+
+
+def test_emotion_recognition_under_the_exemption_keeps_the_art50_duty():
+    decision = assess(emotion(**EXEMPT))
+    assert decision.tier == Tier.LIMITED
+    assert decision.rule == "art6_3.narrow_procedural_task"
+    assert "Art. 50" in decision.rationale and "Annex III point 1(c)" in decision.rationale
+
+
+def test_emotion_recognition_names_biometrics_among_other_areas():
+    decision = assess(emotion(annex_iii_areas={"employment"}))
+    assert decision.rule == "annex_iii.biometrics"
+    assert "Biometrics" in decision.rationale and "Employment" in decision.rationale
+
+
+def test_emotion_recognition_with_another_prohibited_practice_names_both():
+    decision = assess(emotion(emotion_recognition_settings={"education"}, social_scoring=True))
+    assert decision.rule == "art5.social_scoring"
+    assert "social behaviour" in decision.rationale and "Art. 5(1)(f)" in decision.rationale
+
+
+def test_high_tier_rationale_names_its_transparency_duties():
+    decision = assess(answers(annex_iii_areas={"employment"}, interacts_with_people=True))
+    assert decision.tier == Tier.HIGH
+    assert "Transparency duties under Art. 50 also apply" in decision.rationale
+
+
+def test_emotion_settings_are_validated():
+    with pytest.raises(risk.InvalidAnswers) as caught:
+        risk.answers_from_mapping({"emotion_recognition_settings": ["prison"]})
+    assert "emotion_recognition_settings" in caught.value.errors
+
+
+@given(
+    flags=st.dictionaries(st.sampled_from(BOOLEAN_KEYS), st.booleans()),
+    settings=st.frozensets(st.sampled_from(list(risk.EMOTION_SETTINGS))),
+    areas=st.frozensets(st.sampled_from(list(risk.ANNEX_III_AREAS))),
+)
+def test_emotion_invariants(flags, settings, areas):
+    a = replace(NONE, **flags, emotion_recognition_settings=settings, annex_iii_areas=areas)
+    decision = assess(a)
+    ticked = any(getattr(a, k) for k in risk.PROHIBITED_PRACTICES)
+    derived = (
+        a.emotion_recognition and bool(settings) and not a.emotion_recognition_medical_or_safety
+    )
+    assert (decision.tier == Tier.PROHIBITED) == (ticked or derived)
+    claimed = any(getattr(a, k) for k in risk.EXEMPTION_CONDITIONS)
+    if a.emotion_recognition and decision.tier != Tier.PROHIBITED:
+        # an emotion recognition system is high-risk unless the Art. 6(3) exemption applies,
+        # and then still limited (its Art. 50(3) duty), never minimal
+        if not claimed or a.profiles_natural_persons or a.annex_i_safety_component:
+            assert decision.tier == Tier.HIGH
+        else:
+            assert decision.tier == Tier.LIMITED
