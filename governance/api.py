@@ -44,6 +44,7 @@ from governance.serializers import (
 )
 from portfolio import selectors as portfolio_selectors
 from portfolio.api_errors import Conflict
+from portfolio.api_pagination import BoundedPageNumberPagination, CappedCountPaginator
 
 CONFLICT = OpenApiResponse(description="Illegal transition; `detail` says why.")
 FORBIDDEN = OpenApiResponse(description="Your role may not do this.")
@@ -120,10 +121,22 @@ class RiskAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _G
         return Response(QuestionSerializer(data, many=True).data)
 
 
+class ReviewPagination(BoundedPageNumberPagination):
+    """Review lists count up to the review queue's bound (1,000), not API_MAX_COUNT: counting
+    tens of thousands of reviews joined to their projects would cost more than the page."""
+
+    def django_paginator_class(self, *args: Any, **kwargs: Any) -> CappedCountPaginator:  # type: ignore[override]
+        paginator = CappedCountPaginator(*args, **kwargs)
+        paginator.cap = selectors.queue_max_count()
+        return paginator
+
+
 class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _GovernanceViewSet):
-    """Review passes of visible projects, and the workflow steps on them."""
+    """Review passes of visible projects, and the workflow steps on them. The list counts
+    matching reviews up to 1,000 (`count_is_exact` is false beyond: narrow the filters)."""
 
     serializer_class = ReviewOutputSerializer
+    pagination_class = ReviewPagination
     filterset_class = ReviewFilterSet
     ordering_fields = ["submitted_at", "due_date", "decided_at", "cycle"]
     ordering = ["-submitted_at", "-id"]
@@ -362,16 +375,21 @@ class ComplianceViewSet(_GovernanceViewSet):
             OpenApiParameter("framework", OpenApiTypes.STR, description="Framework code or id"),
             OpenApiParameter("tier", OpenApiTypes.STR, many=True, description="Project tier"),
             OpenApiParameter("project", OpenApiTypes.INT),
+            OpenApiParameter(
+                "rollup",
+                OpenApiTypes.BOOL,
+                description="With by=unit: a unit's figures include every unit below it (an "
+                "agency includes its bureaus); rows come in tree order with `parent` and `own`.",
+            ),
         ],
         responses={200: ComplianceRowSerializer(many=True)},
     )
     def list(self, request: Request) -> Response:
         params = _form_or_400(ComplianceForm(request.query_params))
         projects = self._visible_projects()
-        if params["unit"]:
-            projects = projects.filter(
-                business_unit_id__in=unit_ids_with_descendants(params["unit"])
-            )
+        unit_ids = unit_ids_with_descendants(params["unit"]) if params["unit"] else None
+        if unit_ids is not None:
+            projects = projects.filter(business_unit_id__in=unit_ids)
         if params["tier"]:
             projects = projects.filter(risk_tier__in=params["tier"])
         if params["project"] is not None:
@@ -387,7 +405,17 @@ class ComplianceViewSet(_GovernanceViewSet):
             "project": selectors.compliance_by_project,
             "framework": selectors.compliance_by_framework,
         }[by]
-        rows = compute(user=request.user, projects=projects, framework_ids=framework_ids)
+        if by == "unit":
+            rows = selectors.compliance_by_unit(
+                user=request.user,
+                projects=projects,
+                framework_ids=framework_ids,
+                rollup=params["rollup"],
+            )
+            if unit_ids is not None:  # not the ancestors of the chosen units
+                rows = [row for row in rows if row.key in unit_ids]
+        else:
+            rows = compute(user=request.user, projects=projects, framework_ids=framework_ids)
         data = [self._row(row, frameworks) for row in rows]
         page = self._page(data)
         return self.get_paginated_response(ComplianceRowSerializer(page, many=True).data)
@@ -406,6 +434,8 @@ class ComplianceViewSet(_GovernanceViewSet):
         return {
             "id": row.key,
             "label": row.label,
+            "parent": row.parent,
+            "own": self._figure(row.own) if row.own is not None else None,
             **self._figure(row.total),
             "frameworks": [
                 {"framework": frameworks[pk], **self._figure(figure)}

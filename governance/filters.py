@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 import django_filters
@@ -10,22 +11,28 @@ from django.db.models import F, Q, QuerySet
 
 from governance.models import Control, Review, RiskAssessment
 from governance.selectors import QUEUE_REREVIEW
-from portfolio import roles
 from portfolio.models import BusinessUnit, Project
 
 
 def unit_ids_with_descendants(value: str) -> set[int]:
-    """Unit ids or codes, comma-separated, and every unit below them."""
-    ids: set[int] = set()
-    codes: list[str] = []
-    for part in (p.strip() for p in value.split(",")):
-        if part.isdigit():
-            ids.add(int(part))
-        elif part:
-            codes.append(part)
-    if codes:
-        ids |= set(BusinessUnit.objects.filter(code__in=codes).values_list("id", flat=True))
-    return roles.descendant_ids(ids)
+    """Unit ids or codes, comma-separated, and every unit below them (one query over the unit
+    tree, which resolves the codes too)."""
+    wanted = {p.strip() for p in value.split(",")} - {""}
+    if not wanted:
+        return set()
+    children: dict[int | None, list[int]] = defaultdict(list)
+    found: set[int] = set()
+    for pk, parent_id, code in BusinessUnit.objects.values_list("id", "parent_id", "code"):
+        children[parent_id].append(pk)
+        if code in wanted or str(pk) in wanted:
+            found.add(pk)
+    stack = list(found)
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
 
 
 class _UnitFilterMixin:
@@ -124,3 +131,10 @@ class ComplianceForm(forms.Form):
     framework = forms.CharField(required=False)
     tier = forms.MultipleChoiceField(required=False, choices=Project.RiskTier.choices)
     project = forms.IntegerField(required=False)
+    rollup = forms.BooleanField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("rollup") and (data.get("by") or "unit") != "unit":
+            self.add_error("rollup", "Sub-units roll up only in the per-unit view (by=unit).")
+        return data

@@ -153,6 +153,8 @@ class Review(models.Model):
                 condition=Q(status__in=["submitted", "in_review"]),
                 name="review_open_due_idx",
             ),
+            # A reviewer's reviews by due date (the `reviewer` filter, "assigned to me").
+            models.Index(fields=["reviewer", "due_date", "id"], name="review_reviewer_due_idx"),
         ]
 
     def __str__(self) -> str:

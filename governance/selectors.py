@@ -18,7 +18,6 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import (
     BooleanField,
     Count,
-    Exists,
     Max,
     OuterRef,
     Prefetch,
@@ -40,6 +39,7 @@ from governance.models import (
     ReviewCondition,
     RiskAssessment,
 )
+from portfolio import roles
 from portfolio.models import BusinessUnit, Project
 from portfolio.selectors import project_queryset, project_visibility_q
 
@@ -107,20 +107,19 @@ def risk_assessment_list(*, user: User) -> QuerySet[RiskAssessment]:
 
 
 def review_list(*, user: User) -> QuerySet[Review]:
-    visible = project_queryset(user=user, include_archived=True).values("pk")
-    return (
-        Review.objects.filter(project_id__in=visible)
-        .select_related(
-            "project",
-            "project__business_unit",
-            "submitted_by",
-            "reviewer",
-            "decided_by",
-        )
-        .prefetch_related(
-            Prefetch("comments", queryset=ReviewComment.objects.select_related("author")),
-            Prefetch("conditions", queryset=ReviewCondition.objects.select_related("met_by")),
-        )
+    reviews = Review.objects.all()
+    if not roles.sees_everything(user):  # those who see everything need no project subquery
+        visible = project_queryset(user=user, include_archived=True).values("pk")
+        reviews = reviews.filter(project_id__in=visible)
+    return reviews.select_related(
+        "project",
+        "project__business_unit",
+        "submitted_by",
+        "reviewer",
+        "decided_by",
+    ).prefetch_related(
+        Prefetch("comments", queryset=ReviewComment.objects.select_related("author")),
+        Prefetch("conditions", queryset=ReviewCondition.objects.select_related("met_by")),
     )
 
 
@@ -186,6 +185,10 @@ class QueueEntry:
 QUEUE_MAX_COUNT = 1_000
 
 
+def queue_max_count() -> int:
+    return int(getattr(settings, "MAESTRO_QUEUE_MAX_COUNT", QUEUE_MAX_COUNT))
+
+
 class ReviewQueue:
     """The review queue, evaluated lazily and a page at a time.
 
@@ -212,7 +215,7 @@ class ReviewQueue:
         self._rereview_projects = rereviews
         self._overdue = overdue
         self._today = today
-        self.count_cap: int = getattr(settings, "MAESTRO_QUEUE_MAX_COUNT", QUEUE_MAX_COUNT)
+        self.count_cap = queue_max_count()
 
     @cached_property
     def _review_counts(self) -> dict[str, int]:
@@ -372,15 +375,17 @@ def review_queue(
     rereviews = None
     if (not wanted or QUEUE_REREVIEW in wanted) and assigned_to is None:
         cutoff = timezone.now() - dt.timedelta(days=REREVIEW_AFTER_DAYS)
-        # An approved project has a decided pass; none decided since the cutoff means due. The
-        # last decision (its local day, in SQL) by one index lookup per project
+        # The last decision per project (and its local day, in SQL) by an index lookup each
         # (review_project_decided_idx).
-        decided = Review.objects.filter(project_id=OuterRef("pk"), decided_at__isnull=False)
-        last = decided.order_by("-decided_at").values("decided_at")[:1]
+        last = Review.objects.filter(project_id=OuterRef("pk"), decided_at__isnull=False).order_by(
+            "-decided_at"
+        )
+        day = last.annotate(day=TruncDate("decided_at")).values("day")[:1]
         rereviews = (
             projects.filter(risk_tier__in=REREVIEW_TIERS, review_status__in=APPROVED_STATUSES)
-            .filter(Exists(decided), ~Exists(decided.filter(decided_at__gte=cutoff)))
-            .annotate(last_decided_day=TruncDate(Subquery(last)))
+            .annotate(last_decided_at=Subquery(last.values("decided_at")[:1]))
+            .filter(last_decided_at__lt=cutoff)
+            .annotate(last_decided_day=Subquery(day))
             .order_by()
         )
     return ReviewQueue(reviews=reviews, rereviews=rereviews, overdue=overdue, today=today)

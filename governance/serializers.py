@@ -312,6 +312,14 @@ class ComplianceFrameworkSerializer(ComplianceFigureSerializer):
 class ComplianceRowSerializer(ComplianceFigureSerializer):
     id = serializers.IntegerField(help_text="Unit, project or framework id (see `by`).")
     label = serializers.CharField()  # type: ignore[assignment]
+    parent = serializers.IntegerField(
+        allow_null=True, help_text="With rollup: the parent unit's id (null for a top unit)."
+    )
+    own = ComplianceFigureSerializer(
+        allow_null=True,
+        help_text="With rollup: the unit's own projects only (the row's figures include the "
+        "units below it); null otherwise.",
+    )
     frameworks = ComplianceFrameworkSerializer(many=True)
 
 

@@ -528,13 +528,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def compliance(request: HttpRequest) -> HttpResponse:
+    """Compliance per unit and framework: each unit's own projects (default), or with its
+    sub-units (`?units=with_sub_units`: an agency row includes its bureaus, in tree order)."""
     _require_sees_everything(request)
-    rows = selectors.compliance_by_unit(user=request.user)
+    rollup = request.GET.get("units") == "with_sub_units"
+    rows = selectors.compliance_by_unit(user=request.user, rollup=rollup)
     frameworks = list(Framework.objects.order_by("position", "name").values_list("pk", "name"))
     table: list[dict[str, Any]] = [
         {
             "label": r.label,
+            "depth": range(r.depth),
             "total": r.total,
+            "own": r.own if r.has_sub_units else None,
             "cells": [r.frameworks.get(pk) for pk, _ in frameworks],
         }
         for r in rows
@@ -551,6 +556,7 @@ def compliance(request: HttpRequest) -> HttpResponse:
         "figure": figure,
         "shown_in_chart": len(ranked),
         "load_plotly": True,
+        "rollup": rollup,
     }
     return render(request, "governance/compliance.html", context)
 

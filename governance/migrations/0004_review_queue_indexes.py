@@ -2,15 +2,16 @@
 
 - `review_open_due_idx`: open reviews in due-date order (with their project and reviewer, for
   index-only scans on PostgreSQL), so that a page of the queue is read in order and the scan
-  stops at the end of the page, and counting the queue does not read the review rows.
-- Two indexes on the project table with the columns the queue filters on (tier, review status,
-  unit, visibility), for current projects, so that the queue reads these small indexes instead
-  of the wide project rows (index-only scans on PostgreSQL): `governance_project_queue_idx`
-  leads with tier and review status (the yearly re-reviews due, a tier filter);
-  `governance_project_lookup_idx` leads with the id (checking the project of each open review,
-  in due-date order, against the filters). They are governance's indexes on portfolio's table,
-  so they are created here with SQL and are not part of the Project model's state; PostgreSQL
-  gets the covering (INCLUDE) form.
+  stops at the end of the page, and counting the queue does not read the review rows;
+  `review_reviewer_due_idx`: a reviewer's reviews by due date.
+- Two indexes on the project table with the columns the review lists filter on (tier, review
+  status, unit, visibility, archived), so that the queue and the review API read these small
+  indexes instead of the wide project rows (index-only scans on PostgreSQL):
+  `governance_project_queue_idx` (current projects) leads with tier and review status (the
+  yearly re-reviews due, a tier filter); `governance_project_review_idx` leads with the id
+  (checking the project of each review against the filters). They are governance's indexes
+  on portfolio's table, so they are created here with SQL and are not part of the Project
+  model's state; PostgreSQL gets the covering (INCLUDE) form.
 """
 
 from django.db import migrations, models
@@ -21,11 +22,12 @@ PROJECT_INDEXES = {
         ["risk_tier", "review_status", "business_unit_id", "id"],
         ["visibility"],
     ),
-    "governance_project_lookup_idx": (
+    "governance_project_review_idx": (
         ["id"],
-        ["risk_tier", "review_status", "business_unit_id", "visibility"],
+        ["risk_tier", "review_status", "business_unit_id", "visibility", "archived_at"],
     ),
 }
+PARTIAL = {"governance_project_queue_idx"}
 
 
 def create_project_indexes(apps, schema_editor):
@@ -33,9 +35,9 @@ def create_project_indexes(apps, schema_editor):
     for name, (keys, covered) in PROJECT_INDEXES.items():
         columns = ", ".join(keys if covering else keys + covered)
         include = f" INCLUDE ({', '.join(covered)})" if covering else ""
+        where = " WHERE archived_at IS NULL" if name in PARTIAL else ""
         schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {name} ON portfolio_project ({columns}){include} "
-            "WHERE archived_at IS NULL"
+            f"CREATE INDEX IF NOT EXISTS {name} ON portfolio_project ({columns}){include}{where}"
         )
 
 
@@ -58,6 +60,12 @@ class Migration(migrations.Migration):
                 fields=["due_date", "id"],
                 include=["project", "reviewer"],
                 name="review_open_due_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="review",
+            index=models.Index(
+                fields=["reviewer", "due_date", "id"], name="review_reviewer_due_idx"
             ),
         ),
         migrations.RunPython(create_project_indexes, drop_project_indexes, elidable=False),

@@ -291,6 +291,8 @@ def test_compliance_api(api_client, own_catalogue, reviewer, unit):
         {
             "id": unit.pk,
             "label": "Home unit (HOME)",
+            "parent": None,
+            "own": None,
             "applicable": 2,
             "met": 1,
             "not_applicable": 0,
@@ -338,3 +340,119 @@ def test_compliance_per_unit_and_framework_in_at_most_five_queries(
     assert len(rows) == 12
     assert all(row.total.applicable > 0 for row in rows)
     assert all(len(row.frameworks) >= 3 for row in rows)
+
+
+# --- Roll-up of sub-units ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def agency_tree(own_catalogue, unit):
+    """HOME (agency) > BUREAU > OFFICE, and a sibling agency; a1 and a2 apply to high."""
+    c = own_catalogue
+    bureau = BusinessUnitFactory(code="BUREAU", name="Bureau", parent=unit)
+    office = BusinessUnitFactory(code="OFFICE", name="Office", parent=bureau)
+    quiet = BusinessUnitFactory(code="QUIET", name="Quiet bureau", parent=unit)  # no projects
+    sibling = BusinessUnitFactory(code="SIB", name="Sibling agency")
+    own = ProjectFactory(business_unit=unit, risk_tier="high")  # 2 applicable, 1 met
+    ControlStatusFactory(project=own, control=c["a1"], status="met")
+    in_bureau = ProjectFactory(business_unit=bureau, risk_tier="high")  # 2 applicable, 2 met
+    ControlStatusFactory(project=in_bureau, control=c["a1"], status="met")
+    ControlStatusFactory(project=in_bureau, control=c["a2"], status="met")
+    ProjectFactory(business_unit=office, risk_tier="limited")  # a1 applies, not met
+    ProjectFactory(business_unit=sibling, risk_tier="high")  # 2 applicable, none met
+    return {"agency": unit, "bureau": bureau, "office": office, "quiet": quiet, "sib": sibling}
+
+
+def test_rollup_adds_every_unit_below_to_its_ancestors(agency_tree, reviewer):
+    t = agency_tree
+    # When compliance per unit is computed with the roll-up
+    rows = selectors.compliance_by_unit(user=reviewer, rollup=True)
+
+    # Then rows come in tree order: each unit followed by its sub-units, then the next agency
+    assert [(r.key, r.depth, r.parent) for r in rows] == [
+        (t["agency"].pk, 0, None),
+        (t["bureau"].pk, 1, t["agency"].pk),
+        (t["office"].pk, 2, t["bureau"].pk),
+        (t["sib"].pk, 0, None),
+    ]  # a unit with no assessed project below it has no row
+    by_key = {r.key: r for r in rows}
+    agency = by_key[t["agency"].pk]
+    # the agency includes its bureau and the bureau's office: 2 + 2 + 1 applicable, 1 + 2 met
+    assert (agency.total.applicable, agency.total.satisfied) == (5, 3)
+    assert agency.total.share == 0.6
+    # and keeps its own figures apart
+    assert (agency.own.applicable, agency.own.satisfied) == (2, 1)
+    assert agency.has_sub_units
+    bureau = by_key[t["bureau"].pk]
+    assert (bureau.total.applicable, bureau.total.satisfied) == (3, 2)
+    assert (bureau.own.applicable, bureau.own.satisfied) == (2, 2)
+    office = by_key[t["office"].pk]
+    assert (office.total.applicable, office.total.satisfied) == (1, 0)
+    assert not office.has_sub_units
+    # per framework too: everything here is framework A
+    a_id = next(iter(agency.frameworks))
+    assert (agency.frameworks[a_id].applicable, agency.frameworks[a_id].satisfied) == (5, 3)
+
+
+def test_without_rollup_each_unit_counts_only_its_own_projects(agency_tree, reviewer):
+    rows = {r.key: r for r in selectors.compliance_by_unit(user=reviewer)}
+    agency = rows[agency_tree["agency"].pk]
+    assert (agency.total.applicable, agency.total.satisfied) == (2, 1)
+    assert agency.own is None and agency.depth == 0
+
+
+def test_rollup_counts_only_visible_projects(agency_tree, unit):
+    hidden = ProjectFactory(
+        business_unit=agency_tree["sib"], risk_tier="high", visibility="restricted"
+    )
+    member = member_of(unit)
+    rows = selectors.compliance_by_unit(user=member, rollup=True)
+    keys = [r.key for r in rows]
+    assert hidden.business_unit_id == agency_tree["sib"].pk
+    sib = next(r for r in rows if r.key == agency_tree["sib"].pk)
+    assert sib.total.applicable == 2  # the organisation-visible project only
+    assert keys[0] == unit.pk
+
+
+def test_rollup_in_at_most_five_queries(agency_tree, reviewer, django_assert_max_num_queries):
+    selectors.compliance_by_unit(user=reviewer)  # reads the user's roles once
+    with django_assert_max_num_queries(4):
+        rows = selectors.compliance_by_unit(user=reviewer, rollup=True)
+    assert len(rows) == 4
+
+
+def test_compliance_api_rollup(api_client, agency_tree, reviewer):
+    api_client.force_authenticate(reviewer)
+    rows = api_client.get("/api/v1/compliance/", {"rollup": "true"}).json()["results"]
+    agency = rows[0]
+    assert (agency["id"], agency["parent"], agency["applicable"], agency["satisfied"]) == (
+        agency_tree["agency"].pk,
+        None,
+        5,
+        3,
+    )
+    assert agency["own"]["applicable"] == 2 and agency["own"]["satisfied"] == 1
+    assert rows[1]["parent"] == agency_tree["agency"].pk
+    # a unit filter keeps that subtree's rows (not its ancestors, which would count it alone)
+    subtree = api_client.get("/api/v1/compliance/", {"rollup": "true", "unit": "BUREAU"}).json()
+    assert [(r["id"], r["applicable"]) for r in subtree["results"]] == [
+        (agency_tree["bureau"].pk, 3),
+        (agency_tree["office"].pk, 1),
+    ]
+    refused = api_client.get("/api/v1/compliance/", {"rollup": "true", "by": "framework"})
+    assert refused.status_code == 400 and "rollup" in refused.json()
+
+
+def test_compliance_page_toggles_the_rollup(client, agency_tree, reviewer):
+    client.force_login(reviewer)
+    own = client.get("/governance/compliance/").content.decode()
+    assert "Own projects only" not in own
+    assert 'href="?units=own" aria-current="page"' in own
+    rolled = client.get("/governance/compliance/", {"units": "with_sub_units"})
+    html = rolled.content.decode()
+    assert 'href="?units=with_sub_units" aria-current="page"' in html
+    assert "Own projects only" in html
+    # the agency row: 60 % (3/5) with sub-units, 50 % (1/2) own
+    assert '60% <span class="muted small">(3/5)</span>' in html
+    assert '50% <span class="muted small">(1/2)</span>' in html
+    assert html.index("Home unit (HOME)") < html.index("Bureau (BUREAU)") < html.index("Office")
