@@ -396,7 +396,13 @@ def review_comment_add(*, actor: Actor, review: Review, text: str) -> ReviewComm
 def condition_mark_met(
     *, actor: Actor, condition: ReviewCondition, note: str = ""
 ) -> ReviewCondition:
-    """A reviewer confirms a condition of an approval is met (once)."""
+    """A reviewer confirms a condition of an approval is met (once).
+
+    When that was the last open condition of an `approved_with_conditions` pass, the pass
+    becomes `approved` (and so does the project, when this pass is its current state), in the
+    same transaction and the same audit event: the approval no longer carries conditions. The
+    decision's date stays, so the yearly re-review still counts from it.
+    """
     project = condition.review.project
     _require(
         permissions.can_review(actor, project),  # type: ignore[arg-type]
@@ -415,6 +421,7 @@ def condition_mark_met(
     changes: dict[str, Any] = {"met": {"before": False, "after": True}}
     if locked.met_note:
         changes["met_note"] = {"before": "", "after": locked.met_note}
+    changes.update(_approve_when_all_conditions_met(locked.review_id))
     audit.record(
         actor=actor,
         action="review.condition_met",
@@ -423,6 +430,36 @@ def condition_mark_met(
         business_unit=project.business_unit_id,
     )
     return locked
+
+
+def _approve_when_all_conditions_met(review_id: int) -> dict[str, Any]:
+    """approved_with_conditions → approved once no condition is open; the changes made."""
+    if ReviewCondition.objects.filter(review_id=review_id, met=False).exists():
+        return {}
+    lifted = Review.objects.filter(
+        pk=review_id, status=Review.Status.APPROVED_WITH_CONDITIONS
+    ).update(status=Review.Status.APPROVED, updated_at=timezone.now())
+    if not lifted:  # a pass decided otherwise keeps its status
+        return {}
+    changes: dict[str, Any] = {
+        "review_status": {
+            "before": Review.Status.APPROVED_WITH_CONDITIONS.value,
+            "after": Review.Status.APPROVED.value,
+        }
+    }
+    review = Review.objects.select_related("project").get(pk=review_id)
+    latest = Review.objects.filter(project_id=review.project_id).aggregate(last=Max("cycle"))
+    project = Project.objects.select_for_update().get(pk=review.project_id)
+    if (
+        latest["last"] == review.cycle
+        and project.review_status == ReviewStatus.APPROVED_WITH_CONDITIONS
+    ):
+        _set_project_state(project.pk, review_status=ReviewStatus.APPROVED)
+        changes["project_review_status"] = {
+            "before": ReviewStatus.APPROVED_WITH_CONDITIONS.value,
+            "after": ReviewStatus.APPROVED.value,
+        }
+    return changes
 
 
 # --- Controls ------------------------------------------------------------------------------------
