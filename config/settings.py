@@ -246,11 +246,25 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1800)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 # Publishing gives up after this many seconds (broker down or frozen); the job waits in the outbox.
 CELERY_PUBLISH_TIMEOUT = 2
+# Redis hands a message that was delivered but never acknowledged (its worker was killed) to
+# another worker after this many seconds. It must exceed the longest task (the hard time limit)
+# and the longest retry countdown (300 s), or a task still running would be delivered twice.
+CELERY_BROKER_VISIBILITY_TIMEOUT = env_int(
+    "CELERY_BROKER_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 600
+)
+if CELERY_BROKER_VISIBILITY_TIMEOUT <= 0:
+    raise ImproperlyConfigured("CELERY_BROKER_VISIBILITY_TIMEOUT must be a positive number.")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 600,
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    # Workers look for such messages every tenth of the timeout (1 to 60 s): a lost task runs
+    # again one visibility timeout after it was delivered, plus at most one such interval.
+    "unacked_restore_interval": max(1, min(60, CELERY_BROKER_VISIBILITY_TIMEOUT // 10)),
+    "unacked_restore_throttle": 1,
     "socket_connect_timeout": CELERY_PUBLISH_TIMEOUT,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The queue tasks are sent to and workers read by default (one per installation sharing a Redis).
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "flush-outbox": {
@@ -258,12 +272,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
-    # Metrics (docs/metrics-engine.md): the nightly full run, a run within a minute of any
-    # change, and an hourly catch-up that takes the day's snapshot once if the nightly was missed.
+    # Metrics (docs/metrics-engine.md): the nightly full run and a run within a minute of any
+    # change.
     "metrics-nightly": {
-        "task": "governance.compute_metrics",
+        "task": "governance.run_daily",
         "schedule": crontab(hour=2, minute=30),
-        "kwargs": {"scheduled": True},
+        "kwargs": {"job": "metrics-nightly"},
         "options": {"expires": 3600},
     },
     "metrics-if-changed": {
@@ -271,20 +285,24 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
-    "metrics-daily-snapshot": {
-        "task": "governance.snapshot_metrics",
-        "schedule": crontab(minute=15),
-        "options": {"expires": 3000},
+    # Catch-up (docs/reliability.md): every 10 minutes, each daily entry above and below whose
+    # time today has passed and that did not run today runs now, once.
+    "catch-up-daily-jobs": {
+        "task": "governance.catch_up",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expires": 540},
     },
     # Notifications (docs/shadow-ai-and-notifications.md): daily reminders, webhook retries.
     "governance-notify-overdue": {
-        "task": "governance.notify_overdue",
+        "task": "governance.run_daily",
         "schedule": crontab(hour=7, minute=0),
+        "kwargs": {"job": "governance-notify-overdue"},
         "options": {"expires": 3600},
     },
     "governance-notify-conditions-due": {
-        "task": "governance.notify_conditions_due",
+        "task": "governance.run_daily",
         "schedule": crontab(hour=7, minute=5),
+        "kwargs": {"job": "governance-notify-conditions-due"},
         "options": {"expires": 3600},
     },
     "governance-retry-webhooks": {

@@ -553,3 +553,25 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint} ({self.status})"
+
+
+class DailyJobRun(models.Model):
+    """A daily beat job's run for one day: the key that lets it run once whether beat sent it on
+    time or the catch-up sent it after downtime (`governance.recovery`)."""
+
+    job = models.CharField(max_length=64, help_text="The beat entry's name.")
+    day = models.DateField()
+    task_id = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    outcome = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-day", "job"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "day"], name="dailyjobrun_once_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} of {self.day}"

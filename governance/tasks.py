@@ -1,6 +1,8 @@
-"""Celery tasks of the metrics engine: thin, named, one service call each.
+"""Celery tasks of the metrics engine and of the daily jobs: thin, named, one service each.
 
-Notification tasks live in `governance.notification_tasks`.
+Every metrics task first settles what an earlier delivery of the same message left (a worker
+killed mid-run: see `governance.recovery`). Notification tasks live in
+`governance.notification_tasks`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from governance import metrics_services
+from governance import metrics_services, recovery
 from governance.models import MetricRun
 
 RETRY = {
@@ -26,21 +28,28 @@ def _task_id(task: object) -> str:
     return str(getattr(getattr(task, "request", None), "id", "") or "")
 
 
+def _day(day: str | None) -> dt.date:
+    return dt.date.fromisoformat(day) if day else timezone.localdate()
+
+
 @shared_task(bind=True, name="governance.compute_metrics", **RETRY)
-def compute_metrics(self: object, scheduled: bool = False, day: str | None = None) -> int:
-    """A full run. The nightly beat entry passes `scheduled=True`: the run stands for today and
-    runs once for it whatever the number of deliveries."""
-    scheduled_for = dt.date.fromisoformat(day) if day else None
-    if scheduled and scheduled_for is None:
-        scheduled_for = timezone.localdate()
-    run = metrics_services.metrics_compute(
-        kind=MetricRun.Kind.FULL, scheduled_for=scheduled_for, task_id=_task_id(self)
-    )
-    return run.pk
+def compute_metrics(self: object, scheduled: bool = False, day: str | None = None) -> int | None:
+    """A full run. `scheduled=True` (older nightly messages) makes it today's nightly run, done
+    once for the day whatever the number of deliveries (see `run_daily`)."""
+    if scheduled or day:
+        done = recovery.daily_job_run(job="metrics-nightly", day=_day(day), task_id=_task_id(self))
+        return done.outcome.get("run") if done is not None else None
+    earlier = recovery.metrics_delivery_settle(task_id=_task_id(self))
+    if earlier is not None:
+        return earlier.pk
+    return metrics_services.metrics_compute(kind=MetricRun.Kind.FULL, task_id=_task_id(self)).pk
 
 
 @shared_task(bind=True, name="governance.compute_metrics_incremental", **RETRY)
 def compute_metrics_incremental(self: object) -> int:
+    earlier = recovery.metrics_delivery_settle(task_id=_task_id(self))
+    if earlier is not None:
+        return earlier.pk
     run = metrics_services.metrics_compute(kind=MetricRun.Kind.INCREMENTAL, task_id=_task_id(self))
     return run.pk
 
@@ -48,13 +57,32 @@ def compute_metrics_incremental(self: object) -> int:
 @shared_task(bind=True, name="governance.compute_metrics_if_changed", ignore_result=True, **RETRY)
 def compute_metrics_if_changed(self: object) -> int | None:
     """Every minute (beat): a run only when something changed since the last successful one."""
+    earlier = recovery.metrics_delivery_settle(task_id=_task_id(self))
+    if earlier is not None:
+        return earlier.pk
     run = metrics_services.metrics_compute_if_changed(task_id=_task_id(self))
     return run.pk if run is not None else None
 
 
 @shared_task(bind=True, name="governance.snapshot_metrics", **RETRY)
 def snapshot_metrics(self: object, day: str | None = None) -> int | None:
-    """The day's snapshot if no run of that day succeeded yet (catch-up, once per day)."""
-    when = dt.date.fromisoformat(day) if day else timezone.localdate()
-    run = metrics_services.metrics_snapshot_day(day=when, task_id=_task_id(self))
+    """The day's snapshot if no run of that day succeeded yet (once per day). Beat no longer
+    sends it (`catch_up` makes up a missed nightly run); kept for messages already queued."""
+    earlier = recovery.metrics_delivery_settle(task_id=_task_id(self))
+    if earlier is not None:
+        return earlier.pk
+    run = metrics_services.metrics_snapshot_day(day=_day(day), task_id=_task_id(self))
     return run.pk if run is not None else None
+
+
+@shared_task(bind=True, name="governance.run_daily", **RETRY)
+def run_daily(self: object, job: str, day: str | None = None) -> dict[str, object] | None:
+    """A daily beat job (`recovery.DAILY_JOBS`) for `day` (default today), once per day."""
+    done = recovery.daily_job_run(job=job, day=_day(day), task_id=_task_id(self))
+    return done.outcome if done is not None else None
+
+
+@shared_task(name="governance.catch_up", ignore_result=True, **RETRY)
+def catch_up() -> list[str]:
+    """Every 10 minutes (beat): queue today's daily jobs that were missed (once)."""
+    return recovery.catch_up()

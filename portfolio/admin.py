@@ -6,9 +6,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.urls import URLPattern, path
+from django.utils import timezone
 
-from portfolio import services
+from portfolio import audit, roles, selectors, services
 from portfolio.models import (
     AuditEvent,
     BusinessUnit,
@@ -216,6 +222,10 @@ class GoalAlignmentAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail, read-only. Admins (the admin role or superusers) may export what the
+    list shows, its filters, search and date drill-down applied, or the selected events, as CSV.
+    Others with access see only the events of their units (`selectors.audit_event_list`)."""
+
     list_display = [
         "created_at",
         "actor_label",
@@ -228,6 +238,16 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["target_repr", "actor_label", "request_id", "target_id"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+    actions = ["export_selected"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
+        return selectors.audit_event_list(user=request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return super().has_module_permission(request) or roles.is_admin(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_view_permission(request, obj) or roles.is_admin(request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -237,6 +257,53 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return roles.is_admin(request.user)
+
+    def get_urls(self) -> list[URLPattern]:
+        export = path(
+            "export/",
+            self.admin_site.admin_view(self.export_view),
+            name="portfolio_auditevent_export",
+        )
+        return [export, *super().get_urls()]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = {**(extra_context or {}), "can_export": self.has_export_permission(request)}
+        return super().changelist_view(request, extra_context=context)
+
+    def _csv_response(
+        self, request: HttpRequest, events: QuerySet[AuditEvent], filters: Any
+    ) -> StreamingHttpResponse:
+        # Recorded first (the rows are read while streaming); the file leaves its own record out.
+        record = audit.record_export(actor=request.user, filters=filters)
+        response = StreamingHttpResponse(
+            audit.stream_csv(events.exclude(pk=record.pk)), content_type="text/csv; charset=utf-8"
+        )
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="maestro-audit-{stamp}.csv"'
+        return response
+
+    def export_view(self, request: HttpRequest) -> HttpResponseBase:
+        """`GET …/auditevent/export/?<the list's query string>`: every event the list shows."""
+        if not self.has_export_permission(request):
+            raise PermissionDenied("Only admins may export the audit trail.")
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters as exc:
+            return HttpResponseBadRequest(f"Unknown audit filter: {exc}")
+        filters = {key: request.GET.getlist(key) for key in sorted(request.GET)}
+        return self._csv_response(request, changelist.get_queryset(request), filters)
+
+    @admin.action(description="Export selected audit events as CSV", permissions=["export"])
+    def export_selected(
+        self, request: HttpRequest, queryset: QuerySet[AuditEvent]
+    ) -> StreamingHttpResponse:
+        filters = {"selected": queryset.count()}
+        return self._csv_response(request, queryset.order_by("-created_at", "-id"), filters)
 
 
 @admin.register(ToolAdoption)
