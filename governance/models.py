@@ -55,7 +55,13 @@ class RiskAssessment(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["project", "-created_at", "-id"], name="assessment_latest_idx")
+            models.Index(fields=["project", "-created_at", "-id"], name="assessment_latest_idx"),
+            # The high-impact assessments (compliance counts which projects' newest one is).
+            models.Index(
+                fields=["project", "-created_at", "-id"],
+                condition=Q(high_impact=True),
+                name="assessment_high_impact_idx",
+            ),
         ]
 
     def __str__(self) -> str:

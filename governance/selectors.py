@@ -17,7 +17,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
+    Exists,
     Max,
     OuterRef,
     Prefetch,
@@ -25,6 +27,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
@@ -79,6 +82,29 @@ def high_impact_expression(outer: str = "pk") -> Coalesce:
     return Coalesce(
         Subquery(_latest_assessment(outer).values("high_impact")[:1]),
         Value(False),
+        output_field=BooleanField(),
+    )
+
+
+def high_impact_project_ids() -> QuerySet[RiskAssessment]:
+    """Ids of the projects whose newest assessment is high-impact, as one uncorrelated subquery.
+
+    `When(pk__in=high_impact_project_ids(), then=True)` is computed once per query (PostgreSQL
+    hashes it), where `high_impact_expression` looks up every project's newest assessment.
+    """
+    newer = RiskAssessment.objects.filter(project_id=OuterRef("project_id")).filter(
+        Q(created_at__gt=OuterRef("created_at"))
+        | Q(created_at=OuterRef("created_at"), id__gt=OuterRef("id"))
+    )
+    return (
+        RiskAssessment.objects.filter(high_impact=True).filter(~Exists(newer)).values("project_id")
+    )
+
+
+def _high_impact_case(field: str) -> Case:
+    return Case(
+        When(**{f"{field}__in": high_impact_project_ids()}, then=Value(True)),
+        default=Value(False),
         output_field=BooleanField(),
     )
 
@@ -535,7 +561,7 @@ def _compliance(
     project_keys = [key] if key else []
     groups = (
         projects.exclude(risk_tier="")
-        .annotate(hi=high_impact_expression())
+        .annotate(hi=_high_impact_case("pk"))
         .values(*project_keys, "risk_tier", "hi")
         .annotate(n=Count("pk"))
         .order_by()
@@ -548,7 +574,7 @@ def _compliance(
     statuses = (
         ControlStatus.objects.filter(SATISFIED_Q, project_id__in=projects.values("pk"))
         .exclude(project__risk_tier="")
-        .annotate(hi=high_impact_expression("project_id"))
+        .annotate(hi=_high_impact_case("project_id"))
         .values(*status_keys, "project__risk_tier", "hi", "control_id", "status")
         .annotate(n=Count("pk"))
         .order_by()

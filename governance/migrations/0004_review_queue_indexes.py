@@ -1,9 +1,11 @@
-"""Indexes of the review queue (governance.selectors.ReviewQueue).
+"""Indexes of the review queue (governance.selectors.ReviewQueue) and of compliance.
 
 - `review_open_due_idx`: open reviews in due-date order (with their project and reviewer, for
   index-only scans on PostgreSQL), so that a page of the queue is read in order and the scan
   stops at the end of the page, and counting the queue does not read the review rows;
   `review_reviewer_due_idx`: a reviewer's reviews by due date.
+- `assessment_high_impact_idx`: the high-impact assessments, so that compliance finds the
+  projects whose newest assessment is high-impact without reading every assessment.
 - Two indexes on the project table with the columns the review lists filter on (tier, review
   status, unit, visibility, archived), so that the queue and the review API read these small
   indexes instead of the wide project rows (index-only scans on PostgreSQL):
@@ -66,6 +68,14 @@ class Migration(migrations.Migration):
             model_name="review",
             index=models.Index(
                 fields=["reviewer", "due_date", "id"], name="review_reviewer_due_idx"
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="riskassessment",
+            index=models.Index(
+                condition=models.Q(("high_impact", True)),
+                fields=["project", "-created_at", "-id"],
+                name="assessment_high_impact_idx",
             ),
         ),
         migrations.RunPython(create_project_indexes, drop_project_indexes, elidable=False),

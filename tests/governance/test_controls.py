@@ -456,3 +456,28 @@ def test_compliance_page_toggles_the_rollup(client, agency_tree, reviewer):
     assert '60% <span class="muted small">(3/5)</span>' in html
     assert '50% <span class="muted small">(1/2)</span>' in html
     assert html.index("Home unit (HOME)") < html.index("Bureau (BUREAU)") < html.index("Office")
+
+
+def test_compliance_follows_the_newest_assessments_high_impact_flag(own_catalogue, reviewer, unit):
+    # Given two high projects: one was high-impact but no longer is, the other became so
+    b1 = own_catalogue["b1"]  # high-impact only
+    was = ProjectFactory(business_unit=unit, risk_tier="high")
+    RiskAssessmentFactory(project=was, eu_tier="high", high_impact=True)
+    RiskAssessmentFactory(project=was, eu_tier="high", high_impact=False)
+    became = ProjectFactory(business_unit=unit, risk_tier="high")
+    RiskAssessmentFactory(project=became, eu_tier="high", high_impact=False)
+    RiskAssessmentFactory(project=became, eu_tier="high", high_impact=True)
+    ControlStatusFactory(project=was, control=b1, status="met")
+    ControlStatusFactory(project=became, control=b1, status="met")
+
+    # When compliance is computed per project
+    rows = {r.key: r for r in selectors.compliance_by_project(user=reviewer)}
+
+    # Then the high-impact-only control applies to the second project only
+    b_id = b1.framework_id
+    assert b_id not in rows[was.pk].frameworks
+    assert (rows[became.pk].frameworks[b_id].applicable, rows[became.pk].frameworks[b_id].met) == (
+        1,
+        1,
+    )
+    assert rows[was.pk].total.applicable == 2 and rows[became.pk].total.applicable == 3
