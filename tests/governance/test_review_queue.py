@@ -167,3 +167,13 @@ def test_desk_unit_filter_includes_sub_units(client: Client, reviewer, unit):
     shown = {e.project.pk for e in response.context["entries"]}
     assert shown == {in_bureau.pk, in_agency.pk}
     assert "2 items in the queue" in response.content.decode()
+
+
+def test_desk_unit_choice_keeps_the_chosen_unit_and_escapes_names(client: Client, reviewer, unit):
+    odd = BusinessUnitFactory(code="ODD", name='R&D <"Lab">')
+    client.force_login(reviewer)
+    html = client.get("/governance/reviews/", {"unit": odd.pk}).content.decode()
+    assert f'<option value="{odd.pk}" selected>' in html
+    assert "R&amp;D &lt;&quot;Lab&quot;&gt;" in html
+    assert '<option value="">All units</option>' in html
+    assert f'<option value="{unit.pk}">' in html
