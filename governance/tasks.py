@@ -83,6 +83,10 @@ def run_daily(self: object, job: str, day: str | None = None) -> dict[str, objec
 
 
 @shared_task(name="governance.catch_up", ignore_result=True, **RETRY)
-def catch_up() -> list[str]:
-    """Every 10 minutes (beat): queue today's daily jobs that were missed (once)."""
-    return recovery.catch_up()
+def catch_up(at: str | None = None) -> list[str]:
+    """Every 10 minutes (beat): queue today's daily jobs that were missed (once). `at`, an ISO
+    date-time, reads the schedule as of that moment instead of now."""
+    moment = dt.datetime.fromisoformat(at) if at else None
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return recovery.catch_up(now=moment)

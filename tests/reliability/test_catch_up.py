@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 from django.core import mail
@@ -12,7 +13,8 @@ from django.utils import timezone
 
 from governance import metrics_services, notifications, recovery, tasks
 from governance.models import DailyJobRun, MetricLock, MetricRun
-from portfolio.models import AuditEvent
+from portfolio.models import AuditEvent, OutboxMessage
+from tests.celery_worker import wait_for
 from tests.factories import ProjectFactory
 from tests.governance.factories import ReviewFactory
 from tests.reliability.test_worker_faults import overlapping_portfolio
@@ -194,3 +196,35 @@ def test_a_day_being_run_is_left_alone(night_down):
     )
     assert "governance-notify-overdue" not in recovery.catch_up(now=at(today, 9))
     assert len(mail.outbox) == 0
+
+
+@pytest.mark.integration
+def test_workers_back_after_a_night_catch_up_once_on_real_workers(night_down, start_worker):
+    # given a worker with two pool processes back on Redis after the night
+    today = night_down["today"]
+    start_worker(concurrency=2)
+    nine = at(today, 9).isoformat()
+
+    # when two catch-ups arrive at once, and beat, restarted, re-sends the entries it missed
+    tasks.catch_up.apply_async(kwargs={"at": nine})
+    tasks.catch_up.apply_async(kwargs={"at": nine})
+    for job in JOBS:
+        tasks.run_daily.apply_async(kwargs={"job": job})
+
+    # then each job is done for today, once
+    def all_done() -> bool:
+        return DailyJobRun.objects.filter(day=today, finished_at__isnull=False).count() == 3
+
+    assert wait_for(all_done, timeout=90)
+    assert wait_for(lambda: not OutboxMessage.objects.filter(dispatched_at=None).exists())
+    time.sleep(3)  # anything still queued would have run by now
+    days = DailyJobRun.objects.filter(day=today).order_by("job")
+    assert [(d.job, d.attempts) for d in days] == [(job, 1) for job in JOBS]
+    todays = MetricRun.objects.filter(started_at__date=today)
+    assert [(r.kind, r.status, r.scheduled_for) for r in todays] == [("full", "succeeded", today)]
+    sent = AuditEvent.objects.filter(action=notifications.SENT_ACTION)
+    assert sorted(sent.values_list("target_id", flat=True)) == sorted(
+        notifications.sent_key(notifications.REVIEW_OVERDUE, pk, today.isoformat())
+        for pk in notifications.overdue_reviews(today=today)
+    )
+    assert sent.count() == 2
