@@ -224,7 +224,8 @@ class ReviewQueue:
     decided over a year ago: ids and dates only) are listed by one query and merged in by due
     date (after the reviews of the same day, then by project id). `len()`, `overdue_count()`
     and a slice cost a constant number of queries whatever the size of the queue, so Django's
-    Paginator and DRF's pagination page it without loading it. Iterating loads every entry.
+    Paginator and DRF's pagination page it without loading it; iterating loads every entry
+    (up to the bound).
     Open reviews are counted up to QUEUE_MAX_COUNT (1,000): beyond that `count_is_exact` is
     False and the pages end there (narrow the filters to reach the rest).
     """

@@ -6,14 +6,16 @@
   `review_reviewer_due_idx`: a reviewer's reviews by due date.
 - `assessment_high_impact_idx`: the high-impact assessments, so that compliance finds the
   projects whose newest assessment is high-impact without reading every assessment.
-- Two indexes on the project table with the columns the review lists filter on (tier, review
+- Three indexes on the project table with the columns the review lists filter on (tier, review
   status, unit, visibility, archived), so that the queue and the review API read these small
   indexes instead of the wide project rows (index-only scans on PostgreSQL):
   `governance_project_queue_idx` (current projects) leads with tier and review status (the
-  yearly re-reviews due, a tier filter); `governance_project_review_idx` leads with the id
-  (checking the project of each review against the filters). They are governance's indexes
-  on portfolio's table, so they are created here with SQL and are not part of the Project
-  model's state; PostgreSQL gets the covering (INCLUDE) form.
+  yearly re-reviews due, a tier filter); `governance_project_unit_idx` leads with the unit
+  (a unit filter: the unit's projects, hashed against the open reviews);
+  `governance_project_review_idx` leads with the id (checking the project of each review
+  against the filters). They are governance's indexes on portfolio's table, so they are
+  created here with SQL and are not part of the Project model's state; PostgreSQL gets the
+  covering (INCLUDE) form.
 """
 
 from django.db import migrations, models
@@ -23,6 +25,10 @@ PROJECT_INDEXES = {
     "governance_project_queue_idx": (
         ["risk_tier", "review_status", "business_unit_id", "id"],
         ["visibility"],
+    ),
+    "governance_project_unit_idx": (
+        ["business_unit_id", "id"],
+        ["risk_tier", "review_status", "visibility", "archived_at"],
     ),
     "governance_project_review_idx": (
         ["id"],
