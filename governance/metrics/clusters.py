@@ -265,13 +265,23 @@ def _twin_nodes(
     """The starting nodes: the twin groups, each member alone when its group holds an unrelated
     pair."""
     m = scores.shape[0]
-    if twins is None or np.unique(twins).size == m:
-        return [np.array([i], dtype=np.int64) for i in range(m)]
+    singles = [np.array([i], dtype=np.int64) for i in range(m)]
+    if twins is None:
+        return singles
+    _, first, inverse, counts = np.unique(
+        twins, return_index=True, return_inverse=True, return_counts=True
+    )
+    if counts.size == m:
+        return singles
+    # Nodes in the order of their first member, so that results do not depend on label values.
     nodes: list[IntArray] = []
-    for label in dict.fromkeys(twins.tolist()):
-        members = np.flatnonzero(twins == label).astype(np.int64)
-        if members.size > 1 and scores[np.ix_(members, members)].min() < params.cannot_link:
-            nodes.extend(np.array([i], dtype=np.int64) for i in members)
+    for label in np.argsort(first, kind="stable").tolist():
+        if counts[label] == 1:
+            nodes.append(singles[int(first[label])])
+            continue
+        members = np.flatnonzero(inverse == label).astype(np.int64)
+        if scores[np.ix_(members, members)].min() < params.cannot_link:
+            nodes.extend(singles[i] for i in members.tolist())
         else:
             nodes.append(members)
     return nodes
