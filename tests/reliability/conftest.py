@@ -65,7 +65,6 @@ class Worker:
                 "DATABASE_URL": test_database_url(),
                 "CELERY_BROKER_URL": url,
                 "CELERY_RESULT_BACKEND": "",
-                "CELERY_BROKER_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
                 # What the worker's own tasks queue (the outbox) goes to the queue it reads.
                 "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
                 "MAESTRO_ENV": "development",
@@ -118,8 +117,10 @@ def hold_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def start_worker(transactional_db, hold_file: Path) -> Iterator[object]:
-    """`start_worker(pool="prefork", concurrency=1, hold=False)` starts a worker; all are
-    stopped at the end. The test process publishes to the same Redis queue meanwhile."""
+    """`start_worker(pool="prefork", concurrency=1, hold=False, visibility_timeout=3)` starts a
+    worker; all are stopped at the end. The test process publishes to the same Redis queue
+    meanwhile. A task running longer than the visibility timeout is delivered again (to another
+    pool process, with concurrency > 1): give tests that do not kill workers a long one."""
     url = require_broker()
     flush_broker(url)
     import redis
@@ -131,8 +132,17 @@ def start_worker(transactional_db, hold_file: Path) -> Iterator[object]:
     log.write_bytes(b"")
     workers: list[Worker] = []
 
-    def start(*, pool: str = "prefork", concurrency: int = 1, hold: bool = False) -> Worker:
-        env = {"MAESTRO_TEST_HOLD_FILE": str(hold_file)}
+    def start(
+        *,
+        pool: str = "prefork",
+        concurrency: int = 1,
+        hold: bool = False,
+        visibility_timeout: int = VISIBILITY_TIMEOUT,
+    ) -> Worker:
+        env = {
+            "MAESTRO_TEST_HOLD_FILE": str(hold_file),
+            "CELERY_BROKER_VISIBILITY_TIMEOUT": str(visibility_timeout),
+        }
         worker = Worker(url, log, pool=pool, concurrency=concurrency, env=env, hold=hold)
         workers.append(worker)
         return worker
