@@ -27,7 +27,7 @@ class CappedCountPaginator(Paginator):
     def count(self) -> int:
         if not isinstance(self.object_list, QuerySet):
             return len(self.object_list)  # built in Python: already in memory, exact
-        counted = self.object_list[: self.cap + 1].count()
+        counted = self.object_list.order_by()[: self.cap + 1].count()
         self.count_is_exact = counted <= self.cap
         return min(counted, self.cap)
 

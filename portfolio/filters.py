@@ -5,21 +5,60 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connections
 from django.db.models import Q, QuerySet
 
 from portfolio import roles
 from portfolio.models import AuditEvent, BusinessUnit, GoalAlignment, Project, Tool
 
+MAX_SEARCH_WORDS = 10
+MAX_SEARCH_WORD_LENGTH = 100
+# Quotes, brackets and sentence punctuation around a word are not part of it.
+_WORD_EDGES = "\"'“”‘’«»()[]{}<>,;:!?"
 
-def search_q(text: str) -> Q:
-    """Every word must appear in the project's name, reference or texts (any case).
 
-    Matches `Project.search_text` (case-folded, trigram-indexed on PostgreSQL).
+def search_words(text: str) -> list[str]:
+    """The words of a search: case-folded, split on spaces, without quotes, brackets or sentence
+    punctuation around them, and only those with a letter or digit. At most MAX_SEARCH_WORDS
+    words of at most MAX_SEARCH_WORD_LENGTH characters each (a longer word is cut: its beginning
+    still narrows the search).
     """
-    condition = Q()
-    for word in text.casefold().split()[:10]:
-        condition &= Q(search_text__contains=word)
-    return condition
+    words = (word.strip(_WORD_EDGES)[:MAX_SEARCH_WORD_LENGTH] for word in text.casefold().split())
+    return [word for word in words if any(c.isalnum() for c in word)][:MAX_SEARCH_WORDS]
+
+
+def _tsquery_term(word: str) -> str:
+    """One word as a quoted prefix term of `to_tsquery` (quotes and backslashes escaped)."""
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "':*"
+
+
+def search_projects(queryset: QuerySet[Project], text: str) -> QuerySet[Project]:
+    """Projects whose name, reference or texts contain a word starting with each searched word.
+
+    On PostgreSQL this is full-text search with the 'simple' configuration (no stemming, no stop
+    words) on `to_tsvector('simple', search_text)`, GIN-indexed (migration 0010): every word of
+    the search is a prefix, so "document" finds "documents" and "documentation", and a partly
+    typed last word already matches. A word with punctuation inside ("covid-19", "ai/ml") is
+    parsed as PostgreSQL parses the texts, its parts as a phrase. On SQLite (the embedded mode)
+    each word must appear anywhere in `search_text` (a substring, so it finds a little more).
+    A search without any letter or digit matches nothing.
+    """
+    words = search_words(text)
+    if not words:
+        return queryset.none()
+    if connections[queryset.db].vendor != "postgresql":
+        condition = Q()
+        for word in words:
+            condition &= Q(search_text__contains=word)
+        return queryset.filter(condition)
+    query = SearchQuery(
+        " & ".join(_tsquery_term(word) for word in words), search_type="raw", config="simple"
+    )
+    # alias(), not annotate(): the vector is only compared, never selected.
+    return queryset.alias(search_vector=SearchVector("search_text", config="simple")).filter(
+        search_vector=query
+    )
 
 
 def _ids_or_keys(value: str) -> tuple[list[int], list[str]]:
@@ -129,7 +168,7 @@ class ProjectFilterSet(django_filters.FilterSet):
         return queryset.filter(pk__in=alignments.values("project_id"))
 
     def filter_q(self, queryset: QuerySet[Project], name: str, value: str) -> QuerySet[Project]:
-        return queryset.filter(search_q(value)) if value.strip() else queryset
+        return search_projects(queryset, value) if value.strip() else queryset
 
 
 class AuditEventFilterSet(django_filters.FilterSet):
