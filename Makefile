@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
+.PHONY: serve-prod chaos
 .PHONY: install run worker beat test lint format typecheck bench schema schema-check check-deploy fuzz audit backup restore clean
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -26,6 +27,14 @@ run: install
 	$(PY) manage.py load_demo
 	$(PY) manage.py compute_metrics
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Production-like serving: static files collected (WhiteNoise serves them), gunicorn with the
+# settings of config/gunicorn.conf.py (GUNICORN_BIND, WEB_CONCURRENCY, …). Set the production
+# environment first (MAESTRO_ENV=production, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL,
+# CELERY_BROKER_URL; see .env.example); behind no TLS proxy add SECURE_SSL_REDIRECT=false.
+serve-prod: install
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(VENV)/bin/gunicorn -c config/gunicorn.conf.py
 
 worker: install
 	$(VENV)/bin/celery -A config worker --loglevel=INFO
@@ -50,6 +59,11 @@ typecheck: install
 
 bench: install
 	$(PY) benchmarks/run.py
+
+# The 10-minute soak on gunicorn (benchmarks/soak.py: its own PostgreSQL database maestro_soak,
+# 100k projects, about 15 minutes in all). SOAK_ARGS="--minutes 2 --size 10000" for a short one.
+chaos: install
+	$(PY) benchmarks/soak.py $(SOAK_ARGS)
 
 # The schema is generated against the embedded database so that it does not depend on the
 # database in use (integer bounds differ between SQLite and PostgreSQL).
