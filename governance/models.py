@@ -385,8 +385,14 @@ class OverlapPair(models.Model):
         CONFIRMED = "confirmed", "Confirmed"
         DISMISSED = "dismissed", "Dismissed"
 
-    project_a = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    project_b = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    # No single-column indexes of their own: project_a leads overlap_pair_unique, project_b has
+    # overlap_pair_b_idx, and every index slows the metrics run's writes (docs/metrics-engine.md).
+    project_a = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    project_b = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     score = models.FloatField()
     grade = models.CharField(max_length=16, choices=Grade.choices)
     cross_unit = models.BooleanField(default=False)
@@ -395,11 +401,18 @@ class OverlapPair(models.Model):
         max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.OPEN
     )
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # read only with its pair; deleting a user scans the pairs once
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.TextField(blank=True)
-    last_run = models.ForeignKey(MetricRun, null=True, blank=True, on_delete=models.SET_NULL)
+    last_run = models.ForeignKey(
+        MetricRun, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
     current = models.BooleanField(
         default=True, help_text="Found by the latest run (reviewed pairs are kept when not)."
     )

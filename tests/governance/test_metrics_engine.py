@@ -189,6 +189,45 @@ def test_dismissed_pair_stays_dismissed_and_reviewed_pairs_survive(portfolio, re
     assert not OverlapPair.objects.filter(project_a=c, project_b=d).exists()
 
 
+def test_changed_pair_values_are_rewritten_and_a_retired_pair_found_again_is_current(
+    portfolio, reviewer
+):
+    # Given stored pairs whose values differ from what the next run finds (an older scoring)
+    a, b, c, d, _ = portfolio["projects"]
+    first = metrics_services.metrics_compute()
+    expected = pair_rows()
+    stale = OverlapPair.objects.get(project_a=a, project_b=b)
+    metrics_services.overlap_pair_review(actor=reviewer, pair=stale, status="dismissed")
+    OverlapPair.objects.filter(pk=stale.pk).update(
+        score=0.01, grade="complementary", reasons=["old"], current=False
+    )
+    untouched = OverlapPair.objects.get(project_a=c, project_b=d)
+
+    # When the metrics are computed again
+    second = metrics_services.metrics_compute()
+
+    # Then the changed pair gets the values found, is current again, keeps its review and
+    # names the run that changed it; the unchanged pair is not written
+    stale.refresh_from_db()
+    assert stale.current and stale.score > 0.01 and stale.reasons != ["old"]
+    assert stale.review_status == "dismissed" and stale.last_run_id == second.pk
+    assert second.counts["pairs_updated"] == 1 and second.counts["pairs_created"] == 0
+    untouched_now = OverlapPair.objects.get(pk=untouched.pk)
+    assert untouched_now.last_run_id == first.pk
+    assert untouched_now.updated_at == untouched.updated_at
+    assert [row[:5] for row in pair_rows()] == [row[:5] for row in expected]
+
+
+def test_a_run_records_the_time_of_each_stage(portfolio):
+    run = metrics_services.metrics_compute()
+
+    stages = run.counts["stage_seconds"]
+    assert {"facts", "compute", "store_pairs", "store_clusters", "store"} <= set(stages)
+    assert all(value >= 0 for value in stages.values())
+    assert run.counts["seconds"] >= stages["store"]
+    assert "store_pairs" in metrics_services.run_summary(run)
+
+
 def test_only_reviewers_review_pairs(portfolio, member):
     from django.core.exceptions import PermissionDenied
 
