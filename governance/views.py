@@ -19,13 +19,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from governance import charts, permissions, selectors, services
+from governance import charts, dashboard_selectors, permissions, selectors, services
 from governance.forms import (
     AssignForm,
     CommentForm,
@@ -49,6 +49,7 @@ from governance.models import (
 )
 from portfolio import roles
 from portfolio.models import (
+    BusinessUnit,
     GoalAlignment,
     Project,
     StrategicGoal,
@@ -59,8 +60,6 @@ from portfolio.selectors import project_get, project_queryset
 
 TIER_CHOICES: tuple[tuple[str, str], ...] = (*Project.RiskTier.choices, ("", "Not assessed"))
 TOP_CLUSTERS = 10
-OVERLAP_PAIRS_SHOWN = 50
-CLUSTERS_SHOWN = 25
 SUNBURST_PROJECTS = 150
 QUEUE_PAGE_SIZE = 50
 
@@ -401,76 +400,6 @@ def control_status_edit(request: HttpRequest, pk: int, control_pk: int) -> HttpR
 # --- Portfolio overview --------------------------------------------------------------------------
 
 
-def _counts(queryset: Any, field: str, choices: Any) -> list[dict[str, Any]]:
-    found = dict(queryset.order_by().values_list(field).annotate(n=Count("id")))
-    total = sum(found.values()) or 1
-    return [
-        {"value": v, "label": label, "n": found.get(v, 0), "share": found.get(v, 0) / total}
-        for v, label in choices
-    ]
-
-
-def _high_tier_all_met(projects: Any) -> tuple[int, int]:
-    """(high-tier projects, of which every applicable control is met or justified N/A), in two
-    queries: the catalogue, then one aggregate over the high-tier projects."""
-    rules = list(Control.objects.values_list("pk", "applies_to_tiers", "high_impact_only"))
-    plain = [pk for pk, tiers, hi_only in rules if "high" in (tiers or []) and not hi_only]
-    every = [pk for pk, tiers, _ in rules if "high" in (tiers or [])]
-    high = projects.filter(risk_tier=Project.RiskTier.HIGH).annotate(
-        hi=selectors.high_impact_expression(),
-        sat=Count(
-            "control_statuses",
-            filter=Q(control_statuses__control_id__in=every)
-            & (
-                Q(control_statuses__status=ControlStatus.Status.MET)
-                | (
-                    Q(control_statuses__status=ControlStatus.Status.NOT_APPLICABLE)
-                    & ~Q(control_statuses__justification="")
-                )
-            ),
-        ),
-    )
-    rows = high.order_by().values_list("hi", "sat")
-    total = met = 0
-    for hi, sat in rows:
-        total += 1
-        needed = len(every) if hi else len(plain)
-        if needed and sat >= needed:
-            met += 1
-    return total, met
-
-
-def _coverage(projects: Any, today: dt.date) -> dict[str, Any]:
-    agg = projects.aggregate(
-        total=Count("id"),
-        assessed=Count("id", filter=~Q(risk_tier="")),
-        no_owner=Count("id", filter=Q(owner__isnull=True)),
-    )
-    overdue = Review.objects.filter(
-        status__in=Review.OPEN, due_date__lt=today, project_id__in=projects.values("pk")
-    ).count()
-    shadow = (
-        projects.filter(
-            tools__sanction_status__in=[
-                Tool.SanctionStatus.PROHIBITED,
-                Tool.SanctionStatus.UNREVIEWED,
-            ]
-        )
-        .values("pk")
-        .distinct()
-        .count()
-    )
-    total = agg["total"] or 0
-    return {
-        "shadow": shadow,
-        "total": total,
-        "assessed": agg["assessed"],
-        "assessed_share": agg["assessed"] / total if total else None,
-        "no_owner": agg["no_owner"],
-        "overdue": overdue,
-    }
-
-
 def _last_runs() -> dict[str, Any]:
     runs = list(MetricRun.objects.order_by("-started_at", "-id")[:5])
     succeeded = next((r for r in runs if r.status == MetricRun.Status.SUCCEEDED), None)
@@ -482,26 +411,15 @@ def _last_runs() -> dict[str, Any]:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Portfolio overview for IT: counts, governance coverage, the last metrics run."""
     _require_sees_everything(request)
-    projects = project_queryset(user=request.user)
-    today = timezone.localdate()
-    coverage = _coverage(projects, today)
-    high_total, high_met = _high_tier_all_met(projects)
-    coverage["high_total"] = high_total
-    coverage["high_met"] = high_met
-    coverage["high_share"] = high_met / high_total if high_total else None
-    units = list(
-        projects.order_by()
-        .values("business_unit__name", "business_unit__code")
-        .annotate(n=Count("id"))
-        .order_by("-n", "business_unit__name")
-    )
-    unit_items = [(f"{u['business_unit__name']}", u["n"]) for u in units]
+    overview = dashboard_selectors.it_overview(user=request.user, today=timezone.localdate())
+    counts = overview.counts
+    unit_items = [(u.name, u.n) for u in counts.units]
     context = {
-        "coverage": coverage,
-        "by_stage": _counts(projects, "stage", Project.Stage.choices),
-        "by_tier": _counts(projects, "risk_tier", TIER_CHOICES),
+        "coverage": overview.coverage,
+        "by_stage": counts.choices("by_stage", Project.Stage.choices),
+        "by_tier": counts.choices("by_tier", TIER_CHOICES),
         "units": charts.cap_items(unit_items, 25),
-        "unit_count": len(units),
+        "unit_count": len(unit_items),
         "unit_chart": charts.bar(
             unit_items,
             title="Projects by business unit",
@@ -689,12 +607,7 @@ def _trends() -> dict[str, Any]:
 
 
 def _latest_run() -> MetricRun | None:
-    return (
-        MetricRun.objects.filter(status=MetricRun.Status.SUCCEEDED, clusters__isnull=False)
-        .order_by("-started_at", "-id")
-        .distinct()
-        .first()
-    )
+    return dashboard_selectors.latest_cluster_run()
 
 
 @login_required
@@ -743,61 +656,74 @@ def _overlap_review_service() -> Callable[..., Any] | None:
     return getattr(metrics_services, "overlap_pair_review", None)
 
 
+def _overlap_filters(request: HttpRequest) -> tuple[str, BusinessUnit | None, list[str]]:
+    """The explorer's filters: `kind` (cross_unit, hygiene) and `unit` (a unit's code)."""
+    errors = []
+    kind = request.GET.get("kind", "")
+    if kind not in dict(dashboard_selectors.ClusterKind.CHOICES):
+        errors.append(f"Unknown kind of cluster “{kind}”; all clusters are shown.")
+        kind = ""
+    code = request.GET.get("unit", "").strip()
+    unit = BusinessUnit.objects.filter(code__iexact=code).first() if code else None
+    if code and unit is None:
+        errors.append(f"No business unit has the code “{code}”; every unit is shown.")
+    return kind, unit, errors
+
+
 @login_required
 @require_GET
 def overlap_list(request: HttpRequest) -> HttpResponse:
+    """The latest run's clusters, one page at a time, each with its members and strongest pairs."""
     _require_sees_everything(request)
-    run = _latest_run()
-    visible = project_queryset(user=request.user).values("pk")
-    clusters = (
-        list(
-            OverlapCluster.objects.filter(run=run)
-            .select_related("lead_project")
-            .prefetch_related("members", "business_units")[:CLUSTERS_SHOWN]
-        )
-        if run
-        else []
+    kind, unit, filter_errors = _overlap_filters(request)
+    explorer = dashboard_selectors.overlap_explorer(
+        user=request.user, page_number=request.GET.get("page"), kind=kind, unit=unit
     )
-    pairs = list(
-        OverlapPair.objects.filter(current=True, project_a__in=visible, project_b__in=visible)
-        .select_related("project_a__business_unit", "project_b__business_unit")
-        .order_by("-score", "id")[:OVERLAP_PAIRS_SHOWN]
-    )
-    # Fragmentation: how many projects each unit has in each cluster label (one query).
-    counts: dict[tuple[str, str], float] = defaultdict(float)
-    if run:
-        for label, unit, n in (
-            OverlapCluster.members.through.objects.filter(overlapcluster__run=run)
-            .values_list("overlapcluster__label", "project__business_unit__name")
-            .annotate(n=Count("id"))
-            .order_by()
-        ):
-            counts[(unit, label)] += n
+    counts = explorer.fragmentation
     rows = sorted({r for r, _ in counts})
-    cols = sorted({c for _, c in counts})
+    cols = [e.cluster.label for e in explorer.clusters]
+    cols = list(dict.fromkeys(cols))
     context = {
-        "run": run,
-        "clusters": clusters,
-        "pairs": pairs,
+        "run": explorer.run,
+        "entries": explorer.clusters,
+        "page": explorer.page,
+        "total_clusters": explorer.total_clusters,
+        "kind": kind,
+        "kinds": dashboard_selectors.ClusterKind.CHOICES,
+        "unit_code": unit.code if unit else request.GET.get("unit", "").strip(),
+        "filter_errors": filter_errors,
+        "filtered": bool(kind or unit),
+        "query": _overlap_query(request.GET),
+        # A project's page is `<registry>/<pk>/`; one reverse instead of one per link.
+        "projects_url": reverse("portfolio:project-list"),
         "can_review_pairs": roles.is_reviewer(request.user)
         and _overlap_review_service() is not None,
         "fragmentation": charts.count_heatmap(
             rows,
             cols,
-            counts,
-            title="Fragmentation: projects per business unit in each overlap cluster",
+            {k: float(v) for k, v in counts.items()},
+            title="Fragmentation: projects per business unit in each cluster of this page",
             x_title="Cluster (capability)",
             y_title="Business unit",
         )
         if counts
         else None,
         "fragmentation_rows": [
-            {"unit": r, "cells": [int(counts.get((r, c), 0)) for c in cols]} for r in rows[:30]
+            {"unit": r, "cells": [counts.get((r, c), 0) for c in cols]} for r in rows[:30]
         ],
         "fragmentation_cols": cols[:30],
         "load_plotly": bool(counts),
     }
     return render(request, "governance/overlap_list.html", context)
+
+
+def _overlap_query(params: QueryDict) -> str:
+    """The explorer's filters and page as a query string, to come back to after a review."""
+    kept = {k: params.getlist(k) for k in ("kind", "unit", "page") if params.get(k)}
+    query = QueryDict(mutable=True)
+    for key, values in kept.items():
+        query.setlist(key, values)
+    return query.urlencode()
 
 
 def _pair_review_kwargs(
@@ -837,7 +763,8 @@ def overlap_pair_review(request: HttpRequest, pk: int) -> HttpResponse:
             lambda: service(**_pair_review_kwargs(service, request, pair, decision)),
             f"Overlap {OverlapPair.ReviewStatus(decision).label.lower()}.",
         )
-    return redirect("governance:overlap-list")
+    back = _overlap_query(QueryDict(request.POST.get("back", "")))
+    return redirect(reverse("governance:overlap-list") + (f"?{back}" if back else ""))
 
 
 COMPARED_FIELDS = (

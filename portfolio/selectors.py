@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from portfolio import roles
 from portfolio.models import (
@@ -111,3 +120,114 @@ def capability_list(*, user: User) -> QuerySet[Capability]:
     if not user.is_authenticated:
         return Capability.objects.none()
     return Capability.objects.select_related("parent")
+
+
+# --- Portfolio counts (home page and IT overview) -------------------------------------------------
+
+PORTFOLIO_COUNTS_TTL = 60  # seconds; a backstop only: the key changes with every write
+
+
+@dataclass(frozen=True)
+class UnitCount:
+    pk: int
+    name: str
+    code: str
+    n: int
+
+
+@dataclass(frozen=True)
+class PortfolioCounts:
+    """Counts of the non-archived projects, from one GROUP BY over the project table."""
+
+    total: int
+    assessed: int
+    no_owner: int
+    by_stage: dict[str, int]
+    by_tier: dict[str, int]
+    by_review: dict[str, int]
+    units: tuple[UnitCount, ...]  # most projects first, then by name
+
+    def choices(self, field: str, choices: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Every choice listed (zero when absent) with its count and share of the total."""
+        found: dict[str, int] = getattr(self, field)
+        total = self.total or 1
+        return [
+            {"value": v, "label": label, "n": found.get(v, 0), "share": found.get(v, 0) / total}
+            for v, label in choices
+        ]
+
+
+def portfolio_stamp() -> tuple[Any, ...]:
+    """A cheap fingerprint of the registry's state, in one query of index look-ups: the latest
+    audit event (every service write records one, in its own transaction), the latest project
+    change and insert, the latest tool link. Counts keyed by it are recomputed after any write."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT MAX(id) FROM portfolio_auditevent),"
+            " (SELECT MAX(updated_at) FROM portfolio_project),"
+            " (SELECT MAX(id) FROM portfolio_project),"
+            " (SELECT MAX(id) FROM portfolio_project_tools)"
+        )
+        row = cursor.fetchone()
+    return (*(str(v) for v in row), timezone.localdate().isoformat())
+
+
+def portfolio_cache_key(name: str) -> str:
+    """A cache key for `name` at the registry's current stamp (hashed: safe for any backend)."""
+    digest = hashlib.sha256("|".join(portfolio_stamp()).encode()).hexdigest()[:32]
+    return f"{name}:{digest}"
+
+
+def _compute_portfolio_counts(queryset: QuerySet[Project]) -> PortfolioCounts:
+    rows = (
+        queryset.order_by()
+        .values_list(
+            "stage",
+            "risk_tier",
+            "review_status",
+            "business_unit_id",
+            "business_unit__name",
+            "business_unit__code",
+        )
+        .annotate(n=Count("id"), no_owner=Count("id", filter=Q(owner__isnull=True)))
+    )
+    by_stage: dict[str, int] = defaultdict(int)
+    by_tier: dict[str, int] = defaultdict(int)
+    by_review: dict[str, int] = defaultdict(int)
+    units: dict[int, list[Any]] = {}
+    total = no_owner = 0
+    for stage, tier, review, unit_pk, unit_name, unit_code, n, unowned in rows:
+        total += n
+        no_owner += unowned
+        by_stage[stage] += n
+        by_tier[tier] += n
+        by_review[review] += n
+        units.setdefault(unit_pk, [unit_name, unit_code, 0])[2] += n
+    ranked = sorted(
+        (UnitCount(pk, name, code, n) for pk, (name, code, n) in units.items()),
+        key=lambda u: (-u.n, u.name),
+    )
+    return PortfolioCounts(
+        total=total,
+        assessed=total - by_tier.get("", 0),
+        no_owner=no_owner,
+        by_stage=dict(by_stage),
+        by_tier=dict(by_tier),
+        by_review=dict(by_review),
+        units=tuple(ranked),
+    )
+
+
+def portfolio_counts(*, user: User) -> PortfolioCounts:
+    """Counts of the projects the user sees. For those who see everything the counts are the same
+    for all of them, so they are cached under the registry's stamp (one cheap query per request,
+    the GROUP BY only after a change); for others they are computed over their visible projects."""
+    queryset = project_queryset(user=user)
+    if not roles.sees_everything(user):
+        return _compute_portfolio_counts(queryset)
+    key = portfolio_cache_key("portfolio-counts")
+    found: PortfolioCounts | None = cache.get(key)
+    if found is None:
+        found = _compute_portfolio_counts(queryset)
+        cache.set(key, found, PORTFOLIO_COUNTS_TTL)
+    return found

@@ -18,9 +18,12 @@ from django.core.exceptions import FieldDoesNotExist, PermissionDenied, Validati
 from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Count, Q, QuerySet
+from django.forms.utils import flatatt
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -76,20 +79,30 @@ TIER_CHOICES: tuple[tuple[str, str], ...] = (*Project.RiskTier.choices, ("", "No
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
-    visible = selectors.project_queryset(user=user)
     unit_ids = roles.member_unit_ids(user)
+    sees_everything = roles.sees_everything(user)
     context: dict[str, Any] = {
-        "total": visible.count(),
         "can_register": can_register(user),
-        "sees_everything": roles.sees_everything(user),
+        "sees_everything": sees_everything,
         "is_reviewer": roles.is_reviewer(user),
         "is_executive": roles.is_executive(user),
         "memberships": list(
             Membership.objects.filter(user_id=user.pk or 0).select_related("business_unit")
         ),
     }
+    if sees_everything:
+        counts = selectors.portfolio_counts(user=user)
+        context["total"] = counts.total
+        context["portfolio"] = {
+            "by_stage": counts.choices("by_stage", Project.Stage.choices),
+            "by_tier": counts.choices("by_tier", TIER_CHOICES),
+            "by_review": counts.choices("by_review", Project.ReviewStatus.choices),
+            "top_units": counts.units[:10],
+        }
+    else:
+        context["total"] = selectors.project_queryset(user=user).count()
     if unit_ids:
-        ours = visible.filter(business_unit_id__in=unit_ids)
+        ours = selectors.project_queryset(user=user).filter(business_unit_id__in=unit_ids)
         context["ours"] = {
             "total": ours.count(),
             "by_stage": _counts(ours, "stage", Project.Stage.choices),
@@ -98,36 +111,45 @@ def home(request: HttpRequest) -> HttpResponse:
             .filter(business_unit_id__in=unit_ids)
             .order_by("-updated_at", "-id")[:5],
         }
-    if roles.sees_everything(user):
-        context["portfolio"] = {
-            "by_stage": _counts(visible, "stage", Project.Stage.choices),
-            "by_tier": _counts(visible, "risk_tier", TIER_CHOICES),
-            "by_review": _counts(visible, "review_status", Project.ReviewStatus.choices),
-            "top_units": list(
-                visible.order_by()
-                .values("business_unit_id", "business_unit__name", "business_unit__code")
-                .annotate(n=Count("id"))
-                .order_by("-n", "business_unit__name")[:10]
-            ),
-        }
     return render(request, "portfolio/home.html", context)
 
 
 # --- Registry list and "Our projects" ------------------------------------------------------------
 
 
+class _OptionsSelect(forms.Select):
+    """A select rendered in one pass (every value escaped), not through a template per option:
+    the unit filter lists a few hundred units."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        chosen = set(self.format_value(value))
+        options = "".join(
+            f'<option value="{escape(text)}"{" selected" if text in chosen else ""}>'
+            f"{escape(str(label))}</option>"
+            for text, label in (("" if v is None else str(v), label) for v, label in self.choices)
+        )
+        attributes = flatatt(self.build_attrs(self.attrs, attrs))
+        return mark_safe(  # noqa: S308 — every value above is escaped
+            f'<select name="{escape(name)}"{attributes}>{options}</select>'
+        )
+
+
 def _decorate_filter_form(
-    form: forms.Form, *, units: Iterable[BusinessUnit], with_catalogue: bool = True
+    form: forms.Form, *, units: Iterable[tuple[int, str, str]], with_catalogue: bool = True
 ) -> None:
     """Friendlier widgets for the FilterSet's form: selects and checkboxes instead of ids."""
     fields: dict[str, Any] = form.fields
     fields["unit"].label = "Business unit"
-    fields["unit"].widget = forms.Select(
-        choices=[("", "All units"), *((str(u.pk), f"{u.name} ({u.code})") for u in units)]
+    fields["unit"].widget = _OptionsSelect(
+        choices=[("", "All units"), *((str(pk), f"{name} ({code})") for pk, name, code in units)]
     )
     for name in ("stage", "tier", "review_status", "topic"):
         fields[name].widget = forms.CheckboxSelectMultiple(choices=fields[name].choices)
-    fields["technique"].widget.choices = [("", "Any technique"), *Project.Technique.choices]
+    fields["technique"].widget = _OptionsSelect(
+        choices=[("", "Any technique"), *Project.Technique.choices]
+    )
     fields["q"].label = "Search"
     fields["q"].widget = forms.TextInput(
         attrs={"type": "search", "placeholder": "Words in name, problem, benefits…"}
@@ -138,17 +160,17 @@ def _decorate_filter_form(
             attrs={"list": "tool-names", "placeholder": "Tool name", "autocomplete": "off"}
         )
         fields["capability"].label = "Capability"
-        fields["capability"].widget = forms.Select(
+        fields["capability"].widget = _OptionsSelect(
             choices=[
                 ("", "Any capability"),
-                *((c.slug, c.name) for c in Capability.objects.only("slug", "name")),
+                *Capability.objects.values_list("slug", "name"),
             ]
         )
         fields["goal"].label = "Strategic goal"
-        fields["goal"].widget = forms.Select(
+        fields["goal"].widget = _OptionsSelect(
             choices=[
                 ("", "Any goal"),
-                *((str(g.pk), g.title) for g in StrategicGoal.objects.only("pk", "title")),
+                *StrategicGoal.objects.values_list("pk", "title"),
             ]
         )
 
@@ -192,7 +214,7 @@ def _project_list_page(
     request: HttpRequest,
     *,
     template: str,
-    units: Iterable[BusinessUnit],
+    units: Iterable[tuple[int, str, str]],
     scope_unit_ids: set[int] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> HttpResponse:
@@ -206,19 +228,31 @@ def _project_list_page(
     _decorate_filter_form(filterset.form, units=units)
     ordering = _ordering(request)
     results = filterset.qs.order_by(ordering, "id")
-    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     active_filters = [
         key
         for key, values in request.GET.lists()
         if key not in {"page", "ordering"} and any(v.strip() for v in values)
     ]
+    # Those who see everything share the portfolio's cached count of current projects: the
+    # unfiltered registry's size, and the "of N" of a filtered one, without counting 100,000 rows.
+    known_total = (
+        selectors.portfolio_counts(user=request.user).total
+        if not archived and scope_unit_ids is None and roles.sees_everything(request.user)
+        else None
+    )
+    paginator = Paginator(results, PAGE_SIZE)
+    if known_total is not None and not active_filters:
+        paginator.count = known_total
+    page = paginator.get_page(request.GET.get("page"))
     context = {
         "filterset": filterset,
         "form": filterset.form,
         "page": page,
         "projects": page.object_list,
         "matched": page.paginator.count,
-        "total": queryset.count() if active_filters else page.paginator.count,
+        "total": known_total
+        if known_total is not None
+        else (queryset.count() if active_filters else page.paginator.count),
         "filtered": bool(active_filters),
         "archived": archived,
         "columns": _columns(ordering),
@@ -238,7 +272,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
     return _project_list_page(
         request,
         template="portfolio/project_list.html",
-        units=BusinessUnit.objects.only("pk", "name", "code").order_by("name"),
+        units=BusinessUnit.objects.order_by("name").values_list("pk", "name", "code"),
     )
 
 
@@ -250,7 +284,9 @@ def project_ours(request: HttpRequest) -> HttpResponse:
     return _project_list_page(
         request,
         template="portfolio/project_ours.html",
-        units=BusinessUnit.objects.filter(pk__in=unit_ids).only("pk", "name", "code"),
+        units=BusinessUnit.objects.filter(pk__in=unit_ids)
+        .order_by("name")
+        .values_list("pk", "name", "code"),
         scope_unit_ids=unit_ids,
         extra={"has_units": bool(unit_ids)},
     )

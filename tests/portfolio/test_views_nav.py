@@ -174,7 +174,7 @@ def test_reviewer_home_shows_portfolio_counts_by_stage_tier_and_unit(
         "minimal": 0,
         "": 3,
     }
-    assert [(u["business_unit__name"], u["n"]) for u in portfolio["top_units"]] == [
+    assert [(u.name, u.n) for u in portfolio["top_units"]] == [
         ("Home unit", 3),
         ("Other unit", 2),
         ("Third", 1),
