@@ -11,11 +11,16 @@ the queue is left for you to purge). The client: `loadclient.py` (open loop, 32 
 and the login form (reviewer, executive). The mix and why the overlap explorer is not in it: see
 loadclient.py.
 
-Phases: a 10 s warm-up at 20 requests/s (each worker loads the similarity index, fills its
-caches), the measured run at `--rate` (150) for `--seconds` (60; 20 with --quick), then a short
-closed-loop phase of 30 s at the same mix with 8 concurrent clients (`--capacity-seconds`, 0 to
-skip) whose throughput is the capacity of the set-up. Figures: achieved rate, p50/p95/p99 per kind
-and overall, errors by status, worker RSS at start and end, CPU of the client and the workers.
+Phases: a 12 s warm-up at 5 requests/s (each worker loads the similarity index, about 5 s, and
+fills its caches); the service demand: 20 requests of each kind one at a time, with the CPU the
+gunicorn workers and the database's PostgreSQL backends spent on each (from /proc: it does not
+depend on the other load of a shared machine the way response times do), hence the cores the mix
+needs at 150 requests/s; the measured run at `--rate` (150) for `--seconds` (60; 20 with
+--quick); then a closed-loop phase of 30 s with 8 concurrent clients (`--capacity-seconds`, 0 to
+skip) whose throughput is the capacity of the set-up as the machine is. Figures: achieved rate,
+p50/p95/p99 per kind and overall, errors by status (requests still queued in the client 30 s
+after the last was due are counted apart as unsent), worker RSS at start and end, CPU of the
+client and of the workers, load average.
 
     .venv/bin/python benchmarks/run.py --only load
     MAESTRO_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/my_100k_copy \\
@@ -108,7 +113,7 @@ def main() -> int:
             f"{'broker ' + args.broker if args.broker else 'tasks in-process (no broker)'}; "
             "signed in 3 token users and 2 session users"
         )
-        warm = loadclient.run_paced(server, world, creds, rate=20, seconds=10, threads=8, seed=3)
+        warm = loadclient.run_paced(server, world, creds, rate=5, seconds=12, threads=8, seed=3)
         warm_errors = loadclient.errors_by_status(warm.records)
         harness.note(
             f"warm-up: {len(warm.records)} requests, errors {dict(warm_errors) or 0}, "
@@ -117,6 +122,8 @@ def main() -> int:
         if warm_errors:
             first = next(r for r in warm.records if r.error)
             harness.note(f"first warm-up error: {first.label} {first.status}: {first.error}")
+        database = connection.settings_dict["NAME"]
+        demands = loadclient.service_demand(server, world, creds, database)
         rss_start = server.worker_rss()
         harness.note(
             f"measured run: {args.rate:g} requests/s for {seconds:g} s, {args.threads} client "
@@ -189,6 +196,21 @@ def main() -> int:
         "load_average_during",
         round(result.load_after, 2),
         note=f"1 min; {result.load_before:.2f} before",
+    )
+    for demand in demands:
+        harness.figure(
+            f"load_{demand.kind}_cpu",
+            round(demand.worker_cpu_ms + demand.postgres_cpu_ms, 1),
+            "ms",
+            note=f"per request, one at a time: workers {demand.worker_cpu_ms:.0f} + PostgreSQL "
+            f"{demand.postgres_cpu_ms:.0f} ms CPU; median wall {demand.wall_ms:.0f} ms",
+        )
+    harness.figure(
+        "load_cores_needed",
+        round(loadclient.cores_needed(demands, TARGET_RATE), 2),
+        "cores",
+        target=float(os.cpu_count() or 1),
+        note=f"server CPU the mix needs at {TARGET_RATE:g} req/s (workers + PostgreSQL)",
     )
     if capacity is not None:
         count, elapsed, capacity_errors = capacity

@@ -250,6 +250,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_backends(database: str) -> list[int]:
+    """Server processes of PostgreSQL connected to `database` (same machine, readable /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        parts = command.split()
+        if command.startswith("postgres: ") and len(parts) > 3 and database in parts[2:5]:
+            found.append(int(entry.name))
+    return found
+
+
 @dataclass
 class Server:
     process: subprocess.Popen[bytes]
@@ -721,6 +737,64 @@ def run_paced(
         load_after=os.getloadavg()[0],
         samples=samples,
     )
+
+
+# --- Service demand -------------------------------------------------------------------------
+
+
+@dataclass
+class Demand:
+    kind: str
+    requests: int
+    wall_ms: float  # median
+    worker_cpu_ms: float  # mean CPU of the gunicorn workers per request
+    postgres_cpu_ms: float  # mean CPU of the database's PostgreSQL backends per request
+
+
+def service_demand(
+    server: Server, world: World, creds: Credentials, database: str, *, per_kind: int = 20
+) -> list[Demand]:
+    """One request at a time per kind: the CPU the server side spends on each (workers and
+    PostgreSQL backends, from /proc), which does not depend on what else runs on the machine
+    the way response times do. Sum over the mix × the rate = the cores a rate needs."""
+    worker = Worker(0, 1, server.port, world, creds, seed=5)
+    out = []
+    try:
+        for kind, _ in MIX:
+            walls, worker_cpu, pg_cpu, count = [], 0.0, 0.0, 0
+            for _ in range(per_kind):
+                backends = postgres_backends(database)
+                w0 = server.worker_cpu()
+                p0 = sum(cpu_seconds(pid) for pid in backends)
+                started = time.perf_counter()
+                records = worker.run(kind, 0.0, started)
+                walls.append((time.perf_counter() - started) * 1000)
+                worker_cpu += server.worker_cpu() - w0
+                after = set(postgres_backends(database)) | set(backends)
+                pg_cpu += sum(cpu_seconds(pid) for pid in after) - p0
+                count += len(records)
+            out.append(
+                Demand(
+                    kind=kind,
+                    requests=count,
+                    wall_ms=harness.percentile(walls, 0.5),
+                    worker_cpu_ms=1000 * worker_cpu / per_kind,
+                    postgres_cpu_ms=1000 * pg_cpu / per_kind,
+                )
+            )
+    finally:
+        worker.close()
+    return out
+
+
+def cores_needed(demands: Sequence[Demand], rate: float) -> float:
+    """CPU cores (workers + PostgreSQL) that `rate` requests/s of the mix keep busy."""
+    weights = dict(MIX)
+    total = sum(weights.values())
+    per_request_ms = sum(
+        weights[d.kind] / total * (d.worker_cpu_ms + d.postgres_cpu_ms) for d in demands
+    )
+    return per_request_ms * rate / 1000
 
 
 # --- Figures -----------------------------------------------------------------------------------
