@@ -56,10 +56,11 @@ from portfolio.models import (
     Tool,
     ToolAdoption,
 )
-from portfolio.selectors import project_get, project_queryset
+from portfolio.selectors import PortfolioCounts, portfolio_counts, project_get, project_queryset
 
 TIER_CHOICES: tuple[tuple[str, str], ...] = (*Project.RiskTier.choices, ("", "Not assessed"))
 TOP_CLUSTERS = 10
+CLUSTER_FIELDS = ("label", "size", "unit_count", "combined_cost", "consolidation_estimate")
 SUNBURST_PROJECTS = 150
 QUEUE_PAGE_SIZE = 50
 
@@ -531,26 +532,11 @@ def _alignment(projects: Any) -> dict[str, Any]:
     }
 
 
-def _risk_value(projects: Any) -> dict[str, Any]:
-    units = list(
-        projects.order_by()
-        .values("business_unit__name")
-        .annotate(
-            cost=Sum("annual_cost"),
-            benefit=Sum("expected_annual_benefit"),
-            projects=Count("id"),
-            high=Count("id", filter=Q(risk_tier__in=["high", "prohibited"])),
-        )
-    )
-    rows = [
-        {
-            "unit": u["business_unit__name"],
-            "cost": u["cost"] or 0,
-            "benefit": u["benefit"] or 0,
-            "projects": u["projects"],
-            "high": u["high"],
-        }
-        for u in units
+def _risk_value(counts: PortfolioCounts) -> dict[str, Any]:
+    """Cost, benefit and high-risk projects per unit, from the cached portfolio counts."""
+    rows: list[dict[str, Any]] = [
+        {"unit": u.name, "cost": u.cost, "benefit": u.benefit, "projects": u.n, "high": u.high}
+        for u in counts.units
     ]
     rows.sort(key=lambda r: -float(r["cost"]))
     return {"bubble": charts.risk_value_bubbles(rows), "rows": rows[:60], "unit_total": len(rows)}
@@ -620,6 +606,7 @@ def executive(request: HttpRequest) -> HttpResponse:
         list(
             OverlapCluster.objects.filter(run=run)
             .select_related("lead_project")
+            .only(*CLUSTER_FIELDS, "lead_project__id", "lead_project__name")
             .order_by("-consolidation_estimate")[:TOP_CLUSTERS]
         )
         if run
@@ -627,7 +614,7 @@ def executive(request: HttpRequest) -> HttpResponse:
     )
     context = {
         "alignment": _alignment(projects),
-        "risk_value": _risk_value(projects),
+        "risk_value": _risk_value(portfolio_counts(user=request.user)),
         "trends": _trends(),
         "run": run,
         "clusters": clusters,

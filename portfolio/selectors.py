@@ -6,12 +6,13 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -133,6 +134,9 @@ class UnitCount:
     name: str
     code: str
     n: int
+    cost: Decimal = Decimal(0)  # annual cost, unknown costs counted as zero
+    benefit: Decimal = Decimal(0)  # expected annual benefit, likewise
+    high: int = 0  # projects in the high or prohibited risk tier
 
 
 @dataclass(frozen=True)
@@ -189,22 +193,32 @@ def _compute_portfolio_counts(queryset: QuerySet[Project]) -> PortfolioCounts:
             "business_unit__name",
             "business_unit__code",
         )
-        .annotate(n=Count("id"), no_owner=Count("id", filter=Q(owner__isnull=True)))
+        .annotate(
+            n=Count("id"),
+            no_owner=Count("id", filter=Q(owner__isnull=True)),
+            cost=Sum("annual_cost"),
+            benefit=Sum("expected_annual_benefit"),
+        )
     )
     by_stage: dict[str, int] = defaultdict(int)
     by_tier: dict[str, int] = defaultdict(int)
     by_review: dict[str, int] = defaultdict(int)
     units: dict[int, list[Any]] = {}
     total = no_owner = 0
-    for stage, tier, review, unit_pk, unit_name, unit_code, n, unowned in rows:
+    high_tiers = {Project.RiskTier.HIGH, Project.RiskTier.PROHIBITED}
+    for stage, tier, review, unit_pk, unit_name, unit_code, n, unowned, cost, benefit in rows:
         total += n
         no_owner += unowned
         by_stage[stage] += n
         by_tier[tier] += n
         by_review[review] += n
-        units.setdefault(unit_pk, [unit_name, unit_code, 0])[2] += n
+        unit = units.setdefault(unit_pk, [unit_name, unit_code, 0, Decimal(0), Decimal(0), 0])
+        unit[2] += n
+        unit[3] += cost or 0
+        unit[4] += benefit or 0
+        unit[5] += n if tier in high_tiers else 0
     ranked = sorted(
-        (UnitCount(pk, name, code, n) for pk, (name, code, n) in units.items()),
+        (UnitCount(pk, *values) for pk, values in units.items()),
         key=lambda u: (-u.n, u.name),
     )
     return PortfolioCounts(
