@@ -28,6 +28,7 @@ MIXES: tuple[tuple[str, str], ...] = (
     ("stage", "stage=production"),
     ("unit", "unit={unit}"),
     ("q", "q=document"),
+    ("q_two_words", "q=data+document"),
     ("tier", "tier=high"),
     ("ordering", "ordering=-updated_at"),
     ("page50", "page=50"),
