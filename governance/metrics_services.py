@@ -54,6 +54,18 @@ LOCK_NAME = "portfolio-metrics"
 # Older similarity indexes than the newest few are deleted when a run stores its own.
 KEEP_INDEXES = 2
 INCREMENTAL_TASK = "governance.compute_metrics_incremental"
+# The stages a run times (`counts["stage_seconds"]`), in order; `store` is the whole store step.
+STAGES = (
+    "facts",
+    "compute",
+    "store_pairs",
+    "store_clusters",
+    "store_snapshots",
+    "index_bytes_wait",
+    "store_index",
+    "store_suggestions",
+    "store",
+)
 
 
 class MetricsLocked(Exception):
@@ -247,8 +259,10 @@ def _store_pairs_postgresql(run: MetricRun, results: Results) -> dict[str, int]:
             f"INSERT INTO {table} (project_a_id, project_b_id, score, grade, cross_unit, reasons,"  # noqa: S608 (only the quoted table name)
             " review_status, review_note, current, last_run_id, first_seen_at, updated_at)"
             " SELECT f.a, f.b, f.score, f.grade, f.cross_unit, f.reasons, %s, '', true, %s, %s, %s"
-            f" FROM metrics_found_pairs AS f WHERE NOT EXISTS (SELECT 1 FROM {table} AS p"
-            " WHERE p.project_a_id = f.a AND p.project_b_id = f.b)",
+            " FROM metrics_found_pairs AS f"
+            # Not `WHERE NOT EXISTS`: on a table whose statistics say empty (the first run) the
+            # planner re-scans the growing table for every row, quadratic (99 s at 30k pairs).
+            " ON CONFLICT (project_a_id, project_b_id) DO NOTHING",
             [OverlapPair.ReviewStatus.OPEN, run.pk, now, now],
         )
         created = cursor.rowcount
@@ -798,7 +812,16 @@ def run_summary(run: MetricRun) -> str:
     ) + _stage_text((run.counts or {}).get("stage_seconds"))
 
 
+def ordered_stages(stages: object) -> list[tuple[str, float]]:
+    """A run's `stage_seconds` in pipeline order (the stored JSON keeps no order)."""
+    if not isinstance(stages, dict):
+        return []
+    rank = {name: i for i, name in enumerate(STAGES)}
+    return sorted(stages.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0]))
+
+
 def _stage_text(stages: object) -> str:
-    if not isinstance(stages, dict) or not stages:
+    ordered = ordered_stages(stages)
+    if not ordered:
         return ""
-    return " (" + ", ".join(f"{name} {value:.1f} s" for name, value in stages.items()) + ")"
+    return " (" + ", ".join(f"{name} {value:.1f} s" for name, value in ordered) + ")"
