@@ -11,14 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from governance import selectors
 from governance.models import (
@@ -30,7 +32,7 @@ from governance.models import (
     Review,
 )
 from portfolio import roles
-from portfolio.models import BusinessUnit, Project, Tool
+from portfolio.models import BusinessUnit, Project, Tool, ToolAdoption
 from portfolio.selectors import (
     PortfolioCounts,
     portfolio_cache_key,
@@ -43,7 +45,8 @@ User = AbstractBaseUser | AnonymousUser
 CLUSTER_PAGE_SIZE = 10
 MEMBERS_SHOWN = 20
 PAIRS_SHOWN = 5
-SHADOW_TTL = 60  # seconds; a backstop only, as for the portfolio counts
+CACHE_TTL = 60  # seconds; a backstop only, as for the portfolio counts
+T = TypeVar("T")
 
 
 # --- IT overview ---------------------------------------------------------------------------------
@@ -63,19 +66,56 @@ def _shadow_count(projects: QuerySet[Project]) -> int:
     )
 
 
+def _cached_for_everyone(name: str, user: User, compute: Callable[[], T]) -> T:
+    """`compute()`, cached under the registry's stamp when the user sees every project (the
+    result is then the same for all such users); computed afresh for anyone else."""
+    if not roles.sees_everything(user):
+        return compute()
+    key = portfolio_cache_key(name)
+    found: T | None = cache.get(key)
+    if found is None:
+        found = compute()
+        cache.set(key, found, CACHE_TTL)
+    return found
+
+
 def shadow_project_count(*, user: User) -> int:
     """Projects using a prohibited or unreviewed tool; cached under the registry's stamp (which
-    moves with every tool link and every audited write, tool sanctions included) for those who
-    see everything."""
+    moves with every tool link and every audited write, tool sanctions included)."""
     projects = project_queryset(user=user)
-    if not roles.sees_everything(user):
-        return _shadow_count(projects)
-    key = portfolio_cache_key("portfolio-shadow")
-    found = cache.get(key)
-    if found is None:
-        found = _shadow_count(projects)
-        cache.set(key, found, SHADOW_TTL)
-    return int(found)
+    return _cached_for_everyone("portfolio-shadow", user, lambda: _shadow_count(projects))
+
+
+def tool_project_counts(*, user: User) -> dict[int, int]:
+    """Visible active projects per tool (one GROUP BY over the links), cached like the counts."""
+    projects = project_queryset(user=user)
+
+    def compute() -> dict[int, int]:
+        links = Project.tools.through.objects.filter(project_id__in=projects.values("pk"))
+        return dict(links.order_by().values_list("tool_id").annotate(n=Count("project_id")))
+
+    return _cached_for_everyone("portfolio-tool-counts", user, compute)
+
+
+def tool_catalogue(*, user: User, limit: int = 100) -> list[dict[str, Any]]:
+    """Catalogue tools with the visible projects using them and the units adopting them, most
+    used first."""
+    counts = tool_project_counts(user=user)
+    unit_count = (
+        ToolAdoption.objects.filter(tool_id=OuterRef("pk"))
+        .order_by()
+        .values("tool_id")
+        .annotate(n=Count("business_unit_id", distinct=True))
+        .values("n")
+    )
+    rows: list[dict[str, Any]] = [
+        {**row, "project_count": counts.get(row["pk"], 0)}
+        for row in Tool.objects.annotate(unit_count=Coalesce(Subquery(unit_count), 0)).values(
+            "pk", "name", "vendor", "sanction_status", "unit_count"
+        )
+    ]
+    rows.sort(key=lambda r: (-r["project_count"], r["name"]))
+    return rows[:limit]
 
 
 def high_tier_all_met(projects: QuerySet[Project]) -> tuple[int, int]:

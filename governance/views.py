@@ -17,8 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -816,30 +815,7 @@ def tools(request: HttpRequest) -> HttpResponse:
     """Sanction status, adoption by unit, use without a registered project (aggregate queries)."""
     _require_sees_everything(request)
     visible = project_queryset(user=request.user)
-    # Subqueries rather than joins: joining projects and adoptions at once multiplies rows.
-    through = Project.tools.through
-    project_count = (
-        through.objects.filter(tool_id=OuterRef("pk"), project_id__in=visible.values("pk"))
-        .order_by()
-        .values("tool_id")
-        .annotate(n=Count("project_id"))
-        .values("n")  # type: ignore[misc]
-    )
-    unit_count = (
-        ToolAdoption.objects.filter(tool_id=OuterRef("pk"))
-        .order_by()
-        .values("tool_id")
-        .annotate(n=Count("business_unit_id", distinct=True))
-        .values("n")
-    )
-    tool_rows = list(
-        Tool.objects.annotate(
-            project_count=Coalesce(Subquery(project_count), 0),
-            unit_count=Coalesce(Subquery(unit_count), 0),
-        )
-        .order_by("-project_count", "name")
-        .values("pk", "name", "vendor", "sanction_status", "project_count", "unit_count")[:100]
-    )
+    tool_rows = dashboard_selectors.tool_catalogue(user=request.user)
     by_status = dict(Tool.objects.order_by().values_list("sanction_status").annotate(n=Count("id")))
     adoption = list(
         ToolAdoption.objects.order_by()

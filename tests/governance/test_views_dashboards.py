@@ -211,3 +211,26 @@ def test_members_see_their_own_counts_not_the_cached_portfolio(
     response = client.get("/")
     assert response.context["total"] == 2 and "portfolio" not in response.context
     assert response.context["ours"]["total"] == 1
+
+
+def test_cached_tool_counts_follow_new_links_and_archiving(client: Client, reviewer, lead, unit):
+    from tests.factories import ToolFactory
+
+    tool = ToolFactory(name="Copilot Y", sanction_status="unreviewed")
+    first = ProjectFactory(business_unit=unit)
+    first.tools.add(tool)
+    client.force_login(reviewer)
+
+    def used_by() -> int:
+        rows = client.get("/governance/tools/").context["tools"]
+        return next(t["project_count"] for t in rows if t["name"] == "Copilot Y")
+
+    assert used_by() == 1
+    assert client.get("/governance/").context["coverage"]["shadow"] == 1
+    ProjectFactory(business_unit=unit).tools.add(tool)
+    assert used_by() == 2
+    assert client.get("/governance/").context["coverage"]["shadow"] == 2
+    first.refresh_from_db()
+    services.project_archive(actor=lead, project=first, expected_version=first.version)
+    assert used_by() == 1
+    assert client.get("/governance/").context["coverage"]["shadow"] == 1
