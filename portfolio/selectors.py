@@ -183,16 +183,11 @@ def portfolio_cache_key(name: str) -> str:
 
 
 def _compute_portfolio_counts(queryset: QuerySet[Project]) -> PortfolioCounts:
+    # Grouped by unit id only: joining the unit table before grouping makes PostgreSQL sort
+    # 100,000 wide rows (~4x slower); the few hundred names are read afterwards.
     rows = (
         queryset.order_by()
-        .values_list(
-            "stage",
-            "risk_tier",
-            "review_status",
-            "business_unit_id",
-            "business_unit__name",
-            "business_unit__code",
-        )
+        .values_list("stage", "risk_tier", "review_status", "business_unit_id")
         .annotate(
             n=Count("id"),
             no_owner=Count("id", filter=Q(owner__isnull=True)),
@@ -206,19 +201,25 @@ def _compute_portfolio_counts(queryset: QuerySet[Project]) -> PortfolioCounts:
     units: dict[int, list[Any]] = {}
     total = no_owner = 0
     high_tiers = {Project.RiskTier.HIGH, Project.RiskTier.PROHIBITED}
-    for stage, tier, review, unit_pk, unit_name, unit_code, n, unowned, cost, benefit in rows:
+    for stage, tier, review, unit_pk, n, unowned, cost, benefit in rows:
         total += n
         no_owner += unowned
         by_stage[stage] += n
         by_tier[tier] += n
         by_review[review] += n
-        unit = units.setdefault(unit_pk, [unit_name, unit_code, 0, Decimal(0), Decimal(0), 0])
-        unit[2] += n
-        unit[3] += cost or 0
-        unit[4] += benefit or 0
-        unit[5] += n if tier in high_tiers else 0
+        unit = units.setdefault(unit_pk, [0, Decimal(0), Decimal(0), 0])
+        unit[0] += n
+        unit[1] += cost or 0
+        unit[2] += benefit or 0
+        unit[3] += n if tier in high_tiers else 0
+    names = {
+        pk: (name, code)
+        for pk, name, code in BusinessUnit.objects.filter(pk__in=units).values_list(
+            "pk", "name", "code"
+        )
+    }
     ranked = sorted(
-        (UnitCount(pk, *values) for pk, values in units.items()),
+        (UnitCount(pk, *names[pk], *values) for pk, values in units.items()),
         key=lambda u: (-u.n, u.name),
     )
     return PortfolioCounts(
