@@ -22,6 +22,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a worker process can share the test database.
     # One file per test run, so that parallel runs on one machine do not share it.
+    (BASE_DIR / "var").mkdir(exist_ok=True)  # a fresh checkout has no var/ yet
     DATABASES["default"]["TEST"] = {
         "NAME": str(BASE_DIR / "var" / f"test-db-{os.getpid()}.sqlite3")
     }

@@ -593,6 +593,10 @@ def _store_suggestions(results: Results) -> int:
     return len(created)
 
 
+class RunNotRunning(RuntimeError):
+    """The run was marked failed (or removed) while it computed; its results are dropped."""
+
+
 def store(
     run: MetricRun,
     results: Results,
@@ -618,6 +622,20 @@ def store(
     # The index is serialised (compressed: seconds at 100k) in a thread while the database
     # writes the pairs; zlib and the database driver release the GIL, so the two overlap.
     with ThreadPoolExecutor(max_workers=1) as pool, transaction.atomic():
+        # The run row stays locked until the results are stored: a run marked failed meanwhile
+        # (abandoned for lack of heartbeat, or its task delivered again) stores nothing, so two
+        # deliveries of one task can never both write results.
+        status = (
+            MetricRun.objects.select_for_update()
+            .filter(pk=run.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if status != MetricRun.Status.RUNNING:
+            raise RunNotRunning(
+                f"metrics run {run.pk} is {status or 'gone'}, no longer running: "
+                "its results are not stored"
+            )
         index_bytes = pool.submit(results.index.to_bytes) if results.index is not None else None
         counts: dict[str, Any] = {
             "projects": len(results.facts.projects),
@@ -707,8 +725,9 @@ def metrics_compute(
         return store(run, results, seconds=computed - started, stages=stages)
     except Exception as exc:  # recorded on the run, then raised again
         logger.exception("metrics run %s failed", run.pk)
-        # A failed scheduled run gives its day back, so that a retry or catch-up may run it.
-        MetricRun.objects.filter(pk=run.pk).update(
+        # A failed scheduled run gives its day back, so that a retry or catch-up may run it. A
+        # run already marked failed by recovery keeps the reason recovery gave.
+        MetricRun.objects.filter(pk=run.pk, status=MetricRun.Status.RUNNING).update(
             status=MetricRun.Status.FAILED,
             finished_at=timezone.now(),
             error=f"{type(exc).__name__}: {exc}"[:4000],

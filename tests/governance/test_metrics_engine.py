@@ -263,6 +263,37 @@ def test_failure_mid_run_keeps_previous_results(portfolio, monkeypatch, target):
     assert metrics_selectors.last_successful_run() == first
 
 
+def test_run_marked_failed_while_computing_stores_nothing(portfolio, monkeypatch):
+    """Recovery gave up on a slow run (no heartbeat) while it was still computing: when it
+    finishes, it must not store over what a newer delivery may have written."""
+    from governance import recovery
+
+    first = metrics_services.metrics_compute()
+    pairs, snapshots = pair_rows(), snapshot_rows()
+    ProjectFactory(
+        name="Hearing transcription copy", business_unit=portfolio["units"][2], **TRANSCRIBE
+    )
+    original = metrics_services.compute
+
+    def compute_then_abandoned(facts, run=None):
+        results = original(facts, run)
+        MetricRun.objects.filter(pk=run.pk).update(
+            heartbeat_at=timezone.now() - dt.timedelta(days=3)
+        )
+        assert recovery.metrics_runs_abandoned_fail() == 1
+        return results
+
+    monkeypatch.setattr(metrics_services, "compute", compute_then_abandoned)
+    with pytest.raises(metrics_services.RunNotRunning):
+        metrics_services.metrics_compute()
+
+    late = MetricRun.objects.exclude(pk=first.pk).get()
+    assert late.status == MetricRun.Status.FAILED and late.error == recovery.ABANDONED
+    assert pair_rows() == pairs and snapshot_rows() == snapshots
+    assert SimilarityIndexBlob.objects.get().run_id == first.pk
+    assert metrics_selectors.last_successful_run() == first
+
+
 def test_second_run_is_skipped_while_the_lock_is_held(portfolio):
     holder = MetricRun.objects.create(kind="full", started_at=timezone.now())
     MetricLock.objects.create(
