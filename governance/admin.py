@@ -18,11 +18,18 @@ from governance import services
 from governance.models import (
     Control,
     ControlStatus,
+    DailyJobRun,
     Framework,
+    MetricLock,
+    MetricRun,
+    MetricSnapshot,
+    OverlapCluster,
+    OverlapPair,
     Review,
     ReviewComment,
     ReviewCondition,
     RiskAssessment,
+    SimilarityIndexBlob,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -240,3 +247,79 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     search_fields = ["event_id", "last_error"]
     list_select_related = ["endpoint"]
     date_hierarchy = "created_at"
+
+
+# --- Metrics and background runs: results of the engine, read-only ------------------------------
+# Pairs are confirmed or dismissed on the overlap explorer or through the API (audited there).
+
+
+@admin.register(MetricRun)
+class MetricRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "started_at",
+        "kind",
+        "status",
+        "progress",
+        "finished_at",
+        "scheduled_for",
+        "task_id",
+    ]
+    list_filter = ["kind", "status"]
+    search_fields = ["task_id", "error"]
+    date_hierarchy = "started_at"
+
+
+@admin.register(MetricLock)
+class MetricLockAdmin(ReadOnlyAdmin):
+    list_display = ["name", "holder", "acquired_at"]
+
+
+@admin.register(OverlapPair)
+class OverlapPairAdmin(ReadOnlyAdmin):
+    list_display = ["project_a", "project_b", "score", "grade", "cross_unit", "review_status"]
+    list_filter = ["grade", "cross_unit", "review_status", "current"]
+    search_fields = ["project_a__name", "project_b__name"]
+    list_select_related = ["project_a", "project_b"]
+    show_full_result_count = False  # hundreds of thousands of pairs at 100k projects
+
+
+@admin.register(OverlapCluster)
+class OverlapClusterAdmin(ReadOnlyAdmin):
+    list_display = [
+        "label",
+        "size",
+        "unit_count",
+        "combined_cost",
+        "consolidation_estimate",
+        "cross_unit",
+        "hygiene",
+        "run",
+    ]
+    list_filter = ["cross_unit", "hygiene"]
+    search_fields = ["label"]
+    exclude = ["members"]  # the explorer lists them; a cluster may hold hundreds
+    show_full_result_count = False
+
+
+@admin.register(MetricSnapshot)
+class MetricSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ["date", "metric", "scope", "value", "run"]
+    list_filter = ["metric"]
+    search_fields = ["metric", "scope"]
+    date_hierarchy = "date"
+    show_full_result_count = False
+
+
+@admin.register(SimilarityIndexBlob)
+class SimilarityIndexBlobAdmin(ReadOnlyAdmin):
+    list_display = ["run", "project_count", "built_through", "created_at"]
+    exclude = ["data"]  # the serialised index: megabytes of bytes
+
+
+@admin.register(DailyJobRun)
+class DailyJobRunAdmin(ReadOnlyAdmin):
+    """Daily beat jobs, one row per job and day: whether a day was done, caught up or retried."""
+
+    list_display = ["day", "job", "started_at", "finished_at", "attempts", "task_id"]
+    list_filter = ["job"]
+    date_hierarchy = "day"

@@ -20,7 +20,9 @@ from portfolio.models import (
     BusinessUnit,
     Capability,
     GoalAlignment,
+    ImportJob,
     Membership,
+    OutboxMessage,
     Project,
     StrategicGoal,
     Tool,
@@ -321,3 +323,59 @@ class ToolAdoptionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class _RecordAdmin(admin.ModelAdmin):
+    """Records the system keeps (import jobs, the outbox): read here, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(_RecordAdmin):
+    """Uploads from the import page: who, which file and format, progress and the row report."""
+
+    list_display = [
+        "created_at",
+        "original_name",
+        "format",
+        "created_by",
+        "status",
+        "processed_rows",
+        "total_rows",
+        "finished_at",
+    ]
+    list_filter = ["status", "format", "dry_run", "skip_invalid"]
+    search_fields = ["original_name", "error"]
+    list_select_related = ["created_by"]
+    date_hierarchy = "created_at"
+    exclude = ["content"]  # the uploaded file itself: megabytes of bytes, not for a page
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(_RecordAdmin):
+    """Background jobs recorded with the writes that asked for them; pending ones (not yet
+    dispatched, e.g. while the broker was down) are sent by `flush_outbox`."""
+
+    list_display = [
+        "created_at",
+        "task_name",
+        "dispatched_at",
+        "attempts",
+        "claimed_at",
+        "short_error",
+    ]
+    list_filter = [("dispatched_at", admin.EmptyFieldListFilter), "task_name"]
+    search_fields = ["task_name", "last_error"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="last error")
+    def short_error(self, obj: OutboxMessage) -> str:
+        return obj.last_error[:120]

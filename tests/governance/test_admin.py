@@ -90,3 +90,50 @@ def test_control_status_added_in_the_admin_is_audited(superuser_client, unit):
     assert response.status_code == 302, response.content
     assert ControlStatus.objects.get().set_by.username == "root"
     assert AuditEvent.objects.filter(action="control_status.set").count() == 1
+
+
+METRIC_MODELS = [
+    "metricrun",
+    "metriclock",
+    "overlappair",
+    "overlapcluster",
+    "metricsnapshot",
+    "similarityindexblob",
+    "dailyjobrun",
+]
+
+
+@pytest.fixture
+def computed(unit):
+    """Two look-alike projects and a metrics run, so that every metrics table has rows."""
+    from governance import metrics_services, recovery
+
+    text = dict(problem="Hearings are typed up by hand.", outputs="A transcript of each hearing.")
+    ProjectFactory(name="Hearing transcription", business_unit=unit, **text)
+    ProjectFactory(name="Hearing transcription service", business_unit=unit, **text)
+    run = metrics_services.metrics_compute()
+    recovery.daily_job_run(job="governance-notify-overdue", day=run.started_at.date())
+    return run
+
+
+@pytest.mark.parametrize("model", METRIC_MODELS)
+def test_metric_records_are_listed_and_shown_read_only(superuser_client, computed, model):
+    from django.apps import apps
+
+    changelist = superuser_client.get(f"/admin/governance/{model}/")
+    assert changelist.status_code == 200
+    obj = apps.get_model("governance", model).objects.first()
+    assert obj is not None, f"no {model} row to show"
+    detail = superuser_client.get(f"/admin/governance/{model}/{obj.pk}/change/")
+    assert detail.status_code == 200
+    assert b'name="_save"' not in detail.content  # shown, not editable
+    assert superuser_client.get(f"/admin/governance/{model}/add/").status_code == 403
+    deleted = superuser_client.post(f"/admin/governance/{model}/{obj.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 403
+    assert apps.get_model("governance", model).objects.filter(pk=obj.pk).exists()
+
+
+def test_metric_admin_is_closed_to_non_staff(client, reviewer, computed):
+    client.force_login(reviewer)
+    response = client.get("/admin/governance/overlappair/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
