@@ -40,7 +40,7 @@ graceful_timeout = 30
 max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = max_requests // 10
 # The heartbeat file of each worker in memory, not on a possibly slow disk.
-_SHM = "/dev/shm"  # noqa: S108 (gunicorn's own heartbeat files, not data)
+_SHM = "/dev/shm"  # noqa: S108 # nosec B108 # gunicorn's own heartbeat files, not data
 worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "").strip() or None
 errorlog = "-"

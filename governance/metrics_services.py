@@ -245,7 +245,7 @@ def _store_pairs_postgresql(run: MetricRun, results: Results) -> dict[str, int]:
         )
         # Changed values (or found again after being retired): written, last_run = this run.
         cursor.execute(
-            f"UPDATE {table} AS p SET score = f.score, grade = f.grade,"  # noqa: S608 (only the quoted table name)
+            f"UPDATE {table} AS p SET score = f.score, grade = f.grade,"  # noqa: S608 # nosec B608 # only the quoted table name
             " cross_unit = f.cross_unit, reasons = f.reasons, current = true,"
             " last_run_id = %s, updated_at = %s"
             " FROM metrics_found_pairs AS f"
@@ -256,7 +256,7 @@ def _store_pairs_postgresql(run: MetricRun, results: Results) -> dict[str, int]:
         )
         updated = cursor.rowcount
         cursor.execute(
-            f"INSERT INTO {table} (project_a_id, project_b_id, score, grade, cross_unit, reasons,"  # noqa: S608 (only the quoted table name)
+            f"INSERT INTO {table} (project_a_id, project_b_id, score, grade, cross_unit, reasons,"  # noqa: S608 # nosec B608 # only the quoted table name
             " review_status, review_note, current, last_run_id, first_seen_at, updated_at)"
             " SELECT f.a, f.b, f.score, f.grade, f.cross_unit, f.reasons, %s, '', true, %s, %s, %s"
             " FROM metrics_found_pairs AS f"
@@ -269,12 +269,12 @@ def _store_pairs_postgresql(run: MetricRun, results: Results) -> dict[str, int]:
         # Not found again: reviewed pairs are kept as not current, open ones deleted. The status
         # is checked in the statements themselves, so that a pair reviewed meanwhile is kept.
         cursor.execute(
-            f"UPDATE {table} AS p SET current = false, updated_at = %s"  # noqa: S608 (only the quoted table name)
+            f"UPDATE {table} AS p SET current = false, updated_at = %s"  # noqa: S608 # nosec B608 # only the quoted table name
             f" WHERE p.current AND p.review_status <> %s AND NOT EXISTS ({found})",
             [now, OverlapPair.ReviewStatus.OPEN],
         )
         cursor.execute(
-            f"DELETE FROM {table} AS p WHERE p.review_status = %s AND NOT EXISTS ({found})",  # noqa: S608 (only the quoted table name)
+            f"DELETE FROM {table} AS p WHERE p.review_status = %s AND NOT EXISTS ({found})",  # noqa: S608 # nosec B608 # only the quoted table name
             [OverlapPair.ReviewStatus.OPEN],
         )
         dropped = cursor.rowcount

@@ -131,7 +131,7 @@ class _OptionsSelect(forms.Select):
             for text, label in (("" if v is None else str(v), label) for v, label in self.choices)
         )
         attributes = flatatt(self.build_attrs(self.attrs, attrs))
-        return mark_safe(  # noqa: S308 — every value above is escaped
+        return mark_safe(  # noqa: S308 # nosec B308 B703 # every value above is escaped
             f'<select name="{escape(name)}"{attributes}>{options}</select>'
         )
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
-import pickle
+import pickle  # nosec B403 # only our own temporary spool file (_Spool)
 import re
 import tempfile
 import uuid
@@ -602,7 +602,7 @@ class _Spool:
         self._file.seek(0)
         while True:
             try:
-                yield pickle.load(self._file)  # noqa: S301 - our own temporary file
+                yield pickle.load(self._file)  # noqa: S301 # nosec B301 # our own temporary file
             except EOFError:
                 return
 
