@@ -72,10 +72,14 @@ def test_production_with_both_starts():
 
 
 def test_env_example_lists_every_variable_the_settings_read():
-    settings_source = (ROOT / "config" / "settings.py").read_text()
+    """Django's settings and gunicorn's (config/gunicorn.conf.py, read by make serve-prod)."""
     import re
 
+    settings_source = (ROOT / "config" / "settings.py").read_text()
+    gunicorn_source = (ROOT / "config" / "gunicorn.conf.py").read_text()
     read = set(re.findall(r'env(?:_list|_int)?\("([A-Z_]+)"', settings_source))
+    read |= set(re.findall(r'(?:_int|environ\.get)\("([A-Z_]+)"', gunicorn_source))
+    assert {"GUNICORN_BIND", "WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS"} <= read
     listed = {
         line.split("=", 1)[0].lstrip("# ").strip()
         for line in (ROOT / ".env.example").read_text().splitlines()
