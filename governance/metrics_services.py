@@ -9,13 +9,15 @@ See docs/metrics-engine.md.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -145,13 +147,35 @@ def _progress(run: MetricRun, percent: int) -> None:
     MetricLock.objects.filter(name=LOCK_NAME, holder=run).update(acquired_at=now)
 
 
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused: computing allocates millions of small objects
+    (terms, pairs, reasons) and none of them form cycles, yet each collection would walk them
+    all (about a fifth of the time at 100k projects). Reference counting still frees them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def compute(facts: metrics_selectors.PortfolioFacts, run: MetricRun | None = None) -> Results:
     """The pure metrics over the facts (what `report.compute_portfolio_metrics` does, stage by
-    stage so that progress is reported and the similarity index shares the lexicon)."""
+    stage so that progress is reported, and the similarity index shares the profiles' text
+    model instead of analysing every text again)."""
+    with _no_cyclic_gc():
+        return _compute(facts, run)
+
+
+def _compute(facts: metrics_selectors.PortfolioFacts, run: MetricRun | None) -> Results:
     step = (lambda p: _progress(run, p)) if run is not None else (lambda p: None)
     projects = sorted(facts.projects, key=lambda p: p.id)
     lexicon = Lexicon.with_catalogue(facts.tools)
     profiles = ProjectProfiles(projects, None, lexicon)
+    # Before anything else analyses text with the profiles' model (see `from_profiles`).
+    index = SimilarityIndex.from_profiles(profiles) if projects else None
     step(20)
     overlaps = find_overlaps(profiles)
     step(45)
@@ -172,8 +196,6 @@ def compute(facts: metrics_selectors.PortfolioFacts, run: MetricRun | None = Non
         reviews=facts.reviews,
         tools=facts.tools,
     )
-    step(75)
-    index = SimilarityIndex.build(projects, tools=facts.tools) if projects else None
     step(85)
     return Results(facts, overlaps, clusters, report, aligned, suggestions, covered, index)
 

@@ -35,6 +35,7 @@ from governance.metrics.facts import ProjectFacts, ToolFacts
 from governance.metrics.overlap import (
     Evidence,
     OverlapParams,
+    ProjectProfiles,
     Structure,
     combine,
     describe,
@@ -122,6 +123,44 @@ class SimilarityIndex:
         index = cls(model, matrix, phrases, _Rows(), params, query_params or QueryParams())
         index._append_rows(project_list)
         return index
+
+    @classmethod
+    def from_profiles(
+        cls, profiles: ProjectProfiles, query_params: QueryParams | None = None
+    ) -> SimilarityIndex:
+        """The index of the projects of `profiles`, sharing their fitted text and structures
+        instead of analysing every text again; the same index as `build` over those projects
+        (but for a tool alias split across two text fields, which `build` counts and the
+        profiles do not).
+
+        Build it before the profiles' model analyses other texts (goals): the words shown for
+        its terms are taken now.
+        """
+        fitted = profiles.text_model
+        model = TextModel(
+            fitted.terms,
+            fitted.idf,
+            fitted.phrase_terms,
+            fitted.phrase_idf,
+            fitted.params,
+            fitted.analyzer.lexicon,
+        )
+        display = fitted.analyzer.display
+        model.analyzer.set_display({term: display(term) for term in fitted.terms})
+        rows = _Rows(
+            ids=[p.id for p in profiles.projects],
+            scopes=[p.scope_unit_id for p in profiles.projects],
+            names=list(profiles.names),
+            structures=list(profiles.structures),
+        )
+        return cls(
+            model,
+            profiles.text,
+            profiles.phrases,
+            rows,
+            profiles.params,
+            query_params or QueryParams(),
+        )
 
     def add(self, projects: Iterable[ProjectFacts]) -> None:
         """Append projects; an id already indexed is replaced by its new facts.

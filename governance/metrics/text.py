@@ -182,8 +182,11 @@ def fold(text: str) -> str:
         return text.lower()
     text = unicodedata.normalize("NFKC", text)
     if not text.isascii():
-        decomposed = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        text = unicodedata.normalize("NFKD", text)
+        # The combining marks among the text's distinct characters, deleted in one pass.
+        marks = {ord(ch): None for ch in set(text) if unicodedata.combining(ch)}
+        if marks:
+            text = text.translate(marks)
     return text.lower()
 
 
@@ -273,6 +276,8 @@ class Lexicon:
     def apply(self, words: list[str]) -> list[str]:
         """The words with tool aliases and phrases replaced by their terms."""
         sequences = self._sequences
+        if sequences.keys().isdisjoint(words):
+            return words
         hits = [i for i, word in enumerate(words) if word in sequences]
         if not hits:
             return words
@@ -350,6 +355,11 @@ TERM_DISPLAY: Mapping[str, str] = {
 }
 
 
+# The terms of one text: (term, count) in order of first occurrence, and its two-word phrases.
+FieldTerms = tuple[tuple[tuple[str, int], ...], frozenset[str]]
+FieldCache = dict[str, FieldTerms]
+
+
 class Analyzer:
     """Turns text into terms (see the module docstring), with a per-word cache."""
 
@@ -366,6 +376,11 @@ class Analyzer:
         self._word_counts: Counter[str] = Counter()
         self._display: dict[str, str] = {}
         self._counted_texts = 0
+
+    @property
+    def words_counted(self) -> bool:
+        """True once the word counts that `display` uses are complete."""
+        return self._counted_texts >= WORD_COUNT_TEXTS
 
     def _term(self, word: str) -> str | None:
         term: str | None
@@ -421,8 +436,32 @@ class Analyzer:
         """How to show terms whose words this analyzer has not seen (a stored index)."""
         self._display.update(mapping)
 
-    def analyse(self, document: Document, params: TextParams) -> tuple[dict[str, float], set[str]]:
-        """Field-weighted term counts and the set of two-word phrases of one document."""
+    def field(self, text: str, cache: FieldCache | None = None) -> FieldTerms:
+        """The term counts (in order of first occurrence) and two-word phrases of one text.
+
+        `cache` (text → result) spares analysing a text seen before, as many registrations
+        repeat boilerplate; it is only filled once the word counts for `display` are complete,
+        so that it changes nothing but the time taken.
+        """
+        if cache is not None:
+            known = cache.get(text)
+            if known is not None:
+                return known
+        words = self.words(text)
+        result = (
+            tuple(Counter(filter(None, words)).items()),
+            frozenset(f"{a} {b}" for a, b in pairwise(words) if a and b and a != b),
+        )
+        if cache is not None and self.words_counted:
+            cache[text] = result
+        return result
+
+    def analyse(
+        self, document: Document, params: TextParams, cache: FieldCache | None = None
+    ) -> tuple[dict[str, float], set[str]]:
+        """Field-weighted term counts and the set of two-word phrases of one document.
+
+        `cache`: see `field` (for a batch of documents)."""
         counts: dict[str, float] = {}
         phrases: set[str] = set()
         for text, weight in (
@@ -433,11 +472,11 @@ class Analyzer:
         ):
             if not text or weight <= 0:
                 continue
-            words = self.words(text)
+            field_counts, field_phrases = self.field(text, cache)
             get = counts.get
-            for word, n in Counter(filter(None, words)).items():
+            for word, n in field_counts:
                 counts[word] = get(word, 0.0) + n * weight
-            phrases.update(f"{a} {b}" for a, b in pairwise(words) if a and b and a != b)
+            phrases.update(field_phrases)
         if params.bigrams:
             for phrase in phrases:
                 counts[phrase] = counts.get(phrase, 0.0) + 1.0
@@ -499,7 +538,62 @@ class TextModel:
         """Fit the vocabulary on the documents; return the model and their rows."""
         params = params or TextParams()
         analyzer = Analyzer(lexicon, stem=params.stem, variants=params.stem_variants)
-        analysed = [analyzer.analyse(doc, params) for doc in documents]
+        if params.bigrams:
+            return cls._fit_analysed(documents, params, lexicon, analyzer)
+        batch = _analyse_batch(analyzer, documents, params)
+        n = len(documents)
+        # Columns in term order; the counts of a document's fields are summed by the CSR build.
+        order = sorted(range(len(batch.terms)), key=batch.terms.__getitem__)
+        column = np.empty(len(order), dtype=np.int64)
+        column[order] = np.arange(len(order))
+        terms = [batch.terms[i] for i in order]
+        counts = sp.csr_matrix(
+            (batch.counts, (batch.rows, column[batch.cols])),
+            shape=(n, len(terms)),
+            dtype=np.float64,
+        )
+        counts.sum_duplicates()
+        df = np.bincount(counts.indices, minlength=len(terms)).tolist()
+        phrase_pattern = sp.csr_matrix(
+            (np.ones(batch.phrase_cols.size), (batch.phrase_rows, batch.phrase_cols)),
+            shape=(n, len(batch.phrases)),
+        )
+        phrase_pattern.sum_duplicates()
+        phrase_df = np.bincount(phrase_pattern.indices, minlength=len(batch.phrases)).tolist()
+        # A phrase seen once cannot be shared: it is left out of the phrase vocabulary.
+        kept = sorted((p for i, p in enumerate(batch.phrases) if phrase_df[i] >= 2))
+        phrase_column = np.full(len(batch.phrases), -1, dtype=np.int64)
+        first_id = {p: i for i, p in enumerate(batch.phrases)}
+        kept_ids = [first_id[p] for p in kept]
+        phrase_column[kept_ids] = np.arange(len(kept))
+        model = cls(
+            terms,
+            np.array([_idf(df[i], n) for i in range(len(terms))], dtype=np.float32),
+            kept,
+            np.array([_idf(phrase_df[i], n) for i in kept_ids], dtype=np.float32),
+            params,
+            lexicon,
+        )
+        model.analyzer = analyzer
+        return Fitted(
+            model,
+            model._weighted(counts),
+            model._phrase_rows(phrase_pattern, phrase_column),
+            _mentions(counts, model.terms, lexicon.tool_terms),
+        )
+
+    @classmethod
+    def _fit_analysed(
+        cls,
+        documents: Sequence[Document],
+        params: TextParams,
+        lexicon: Lexicon,
+        analyzer: Analyzer,
+    ) -> Fitted:
+        """`fit` document by document (for bigram terms, which `_analyse_batch` leaves out)."""
+        cache: FieldCache = {}
+        analysed = [analyzer.analyse(doc, params, cache) for doc in documents]
+        del cache
         df: Counter[str] = Counter()
         phrase_df: Counter[str] = Counter()
         for counts, phrases in analysed:
@@ -507,7 +601,6 @@ class TextModel:
             phrase_df.update(phrases)
         n = len(documents)
         terms = sorted(df)
-        # A phrase seen once cannot be shared: it is left out of the phrase vocabulary.
         phrase_terms = sorted(p for p, c in phrase_df.items() if c >= 2)
         model = cls(
             terms,
@@ -554,7 +647,8 @@ class TextModel:
     def transform(self, documents: Sequence[Document]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """Rows for new documents; terms outside the fitted vocabulary are ignored (see
         `extend` to add them first)."""
-        analysed = [self.analyzer.analyse(doc, self.params) for doc in documents]
+        cache: FieldCache = {}
+        analysed = [self.analyzer.analyse(doc, self.params, cache) for doc in documents]
         return self._matrix([a[0] for a in analysed]), self._phrases([a[1] for a in analysed])
 
     def _matrix(self, counts: Sequence[Mapping[str, float]]) -> sp.csr_matrix:
@@ -563,17 +657,40 @@ class TextModel:
             chain.from_iterable(row.values() for row in counts), dtype=np.float64, count=len(cols)
         )
         known = cols >= 0
+        matrix = sp.csr_matrix(
+            (values[known], cols[known].astype(np.int32), _indptr(lengths, known)),
+            shape=(len(counts), len(self.terms)),
+            dtype=np.float64,
+        )
+        matrix.sort_indices()
+        return self._weighted(matrix)
+
+    def _weighted(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Rows of term weights from rows of field-weighted term counts (sorted columns)."""
+        values = counts.data
         if self.params.sublinear_tf:
             values = np.where(values >= 1.0, 1.0 + np.log(np.maximum(values, 1.0)), values)
-        cols = cols[known]
-        data = values[known].astype(np.float32) * self.idf[cols]
+        data = values.astype(np.float32) * self.idf[counts.indices]
         matrix = sp.csr_matrix(
-            (data, cols.astype(np.int32), _indptr(lengths, known)),
-            shape=(len(counts), len(self.terms)),
+            (data, counts.indices.astype(np.int32), counts.indptr.astype(np.int64)),
+            shape=counts.shape,
+            dtype=np.float32,
+        )
+        return l2_normalise(matrix)
+
+    def _phrase_rows(self, pattern: sp.csr_matrix, column: IntArray) -> sp.csr_matrix:
+        """Rows of phrase idf weights from a pattern over first-seen phrase ids (`column`:
+        the id's column, -1 when the phrase is not in the vocabulary)."""
+        cols = column[pattern.indices]
+        known = cols >= 0
+        lengths = np.diff(pattern.indptr)
+        matrix = sp.csr_matrix(
+            (self.phrase_idf[cols[known]], cols[known].astype(np.int32), _indptr(lengths, known)),
+            shape=(pattern.shape[0], len(self.phrase_terms)),
             dtype=np.float32,
         )
         matrix.sort_indices()
-        return l2_normalise(matrix)
+        return matrix
 
     def _phrases(self, phrase_sets: Sequence[set[str]]) -> sp.csr_matrix:
         cols, lengths = _columns(self.phrase_index, phrase_sets)
@@ -586,6 +703,101 @@ class TextModel:
         )
         matrix.sort_indices()
         return matrix
+
+
+class _Batch(NamedTuple):
+    """The terms and phrases of a batch of documents, as ids in order of first sight."""
+
+    terms: list[str]
+    rows: IntArray
+    cols: IntArray
+    counts: npt.NDArray[np.float64]
+    phrases: list[str]
+    phrase_rows: IntArray
+    phrase_cols: IntArray
+
+
+def _analyse_batch(analyzer: Analyzer, documents: Sequence[Document], params: TextParams) -> _Batch:
+    """Every field of every document analysed (each distinct text once, see `Analyzer.field`),
+    as (document, term id, field-weighted count) and (document, phrase id) entries; a term
+    counted in two fields of a document has two entries."""
+    term_id: dict[str, int] = {}
+    phrase_id: dict[str, int] = {}
+    cache: dict[str, tuple[IntArray, npt.NDArray[np.float64], IntArray]] = {}
+    term_parts: list[IntArray] = []
+    count_parts: list[npt.NDArray[np.float64]] = []
+    phrase_parts: list[IntArray] = []
+    field_rows: list[int] = []
+    field_weights: list[float] = []
+    empty = np.zeros(0, dtype=np.int64)
+    for row, document in enumerate(documents):
+        for text, weight in (
+            (document.name, params.name_weight),
+            (document.problem, params.problem_weight),
+            (document.benefits, params.benefits_weight),
+            (document.outputs, params.outputs_weight),
+        ):
+            if not text or weight <= 0:
+                continue
+            entry = cache.get(text)
+            if entry is None:
+                counted, phrases = analyzer.field(text)
+                entry = (
+                    np.fromiter(
+                        (term_id.setdefault(t, len(term_id)) for t, _ in counted),
+                        dtype=np.int64,
+                        count=len(counted),
+                    ),
+                    np.fromiter((c for _, c in counted), dtype=np.float64, count=len(counted)),
+                    np.fromiter(
+                        (phrase_id.setdefault(p, len(phrase_id)) for p in phrases),
+                        dtype=np.int64,
+                        count=len(phrases),
+                    )
+                    if phrases
+                    else empty,
+                )
+                if analyzer.words_counted:
+                    cache[text] = entry
+            term_parts.append(entry[0])
+            count_parts.append(entry[1])
+            phrase_parts.append(entry[2])
+            field_rows.append(row)
+            field_weights.append(weight)
+    del cache
+    rows = np.asarray(field_rows, dtype=np.int64)
+    if not term_parts:
+        return _Batch([], empty, empty, np.zeros(0), [], empty, empty)
+    sizes = [part.size for part in term_parts]
+    return _Batch(
+        list(term_id),
+        np.repeat(rows, sizes),
+        np.concatenate(term_parts),
+        np.concatenate(count_parts) * np.repeat(np.asarray(field_weights), sizes),
+        list(phrase_id),
+        np.repeat(rows, [part.size for part in phrase_parts]),
+        np.concatenate(phrase_parts),
+    )
+
+
+def _mentions(
+    counts: sp.csr_matrix, terms: Sequence[str], tool_terms: Mapping[str, str]
+) -> list[frozenset[str]]:
+    """The canonical names of the catalogue tools each row holds a term of."""
+    out: list[frozenset[str]] = [frozenset()] * counts.shape[0]
+    tool_cols = np.fromiter((t in tool_terms for t in terms), dtype=bool, count=len(terms))
+    hits = tool_cols[counts.indices]
+    if not hits.any():
+        return out
+    rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))[hits]
+    cols = counts.indices[hits]
+    bounds = np.flatnonzero(np.diff(rows)) + 1
+    starts = np.concatenate(([0], bounds)).tolist()
+    stops = [*bounds.tolist(), rows.size]
+    row_list, col_list = rows.tolist(), cols.tolist()
+    for a, b in zip(starts, stops, strict=True):
+        out[row_list[a]] = frozenset(tool_terms[terms[c]] for c in col_list[a:b])
+    return out
 
 
 def _columns(index: Mapping[str, int], rows: Sequence[Iterable[str]]) -> tuple[IntArray, IntArray]:

@@ -7,9 +7,13 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 from governance.metrics import SimilarityIndex
+from governance.metrics.overlap import ProjectProfiles
+from governance.metrics.text import Lexicon
 from tests.governance.metrics.factories import LEGAL_A, LEGAL_B, TRANSCRIPTION, WEATHER, project
+from tests.governance.metrics.strategies import projects
 
 
 @pytest.fixture
@@ -125,3 +129,19 @@ def test_empty_index():
     assert index.query(problem="anything") == []
     index.add([LEGAL_A])
     assert index.query(problem=LEGAL_A.problem)[0].project_id == 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(projects())
+def test_index_from_profiles_is_the_built_index(portfolio):
+    # given the profiles the metrics run computes anyway (with the catalogue `build` uses)
+    profiles = ProjectProfiles(portfolio, None, Lexicon.with_catalogue(()))
+    # then the index that shares them stores the same bytes as one built from the projects
+    shared = SimilarityIndex.from_profiles(profiles)
+    stored = SimilarityIndex.build(portfolio).to_bytes()
+    assert shared.to_bytes() == stored
+    # and answers as that index does once stored and loaded (terms shown as the words the
+    # build saw, until a query brings its own)
+    draft = portfolio[0]
+    asked = {"name": draft.name, "problem": draft.problem, "tools": draft.tools}
+    assert shared.query(**asked) == SimilarityIndex.from_bytes(stored).query(**asked)

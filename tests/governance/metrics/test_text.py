@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from governance.metrics import text as text_module
 from governance.metrics.facts import ToolFacts
 from governance.metrics.stemming import porter_stem, stem
 from governance.metrics.text import (
@@ -176,3 +179,37 @@ def test_neighbours_never_include_self_and_respect_k(seed, k):
     assert not np.any(rows == cols)
     assert np.all(np.bincount(rows, minlength=40) <= k)
     assert np.all((scores >= -1e-6) & (scores <= 1 + 1e-6))
+
+
+_FIELD_TEXTS = (
+    "",
+    "Legal research on case law",
+    "Résumé screening with Westlaw Edge and OCR",
+    "optical character recognition of scanned forms",
+    "Transcription of hearings; speech to text",
+    "Microsoft 365 Copilot drafts the case summaries",
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(*(st.sampled_from(_FIELD_TEXTS) for _ in range(4))), min_size=1, max_size=12
+    ),
+    st.integers(min_value=0, max_value=6),
+)
+def test_fit_rows_are_the_rows_of_each_document_alone(fields, counted):
+    # given documents that repeat texts (the batch analyses each distinct text once, once the
+    # word counts for display are complete: after `counted` texts here)
+    documents = [Document(*f) for f in fields]
+    with mock.patch.object(text_module, "WORD_COUNT_TEXTS", counted):
+        model, matrix, phrases, tools = TextModel.fit(documents, TextParams(name_weight=2.0))
+    # then every row is the row of its document analysed alone, and so are the tools it names
+    alone, alone_phrases = model.transform(documents)
+    assert (matrix != alone).nnz == 0
+    assert (phrases != alone_phrases).nnz == 0
+    lexicon = Lexicon()
+    for document, named in zip(documents, tools, strict=True):
+        fields_named = [lexicon.tools_in(f) for f in (document.name, document.problem)]
+        fields_named += [lexicon.tools_in(f) for f in (document.benefits, document.outputs)]
+        assert named == frozenset().union(*fields_named)
