@@ -7,7 +7,7 @@ change only through the workflow steps, which check roles and states.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin
@@ -33,9 +33,12 @@ from governance.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from portfolio import roles
+
+_M = TypeVar("_M", bound=models.Model)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin[_M]):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -46,7 +49,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline[_M, Review]):
     extra = 0
     can_delete = False
     show_change_link = False
@@ -59,7 +62,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 
 @admin.register(RiskAssessment)
-class RiskAssessmentAdmin(ReadOnlyAdmin):
+class RiskAssessmentAdmin(ReadOnlyAdmin[RiskAssessment]):
     list_display = ["project", "eu_tier", "high_impact", "rule", "assessor", "created_at"]
     list_filter = ["eu_tier", "high_impact"]
     search_fields = ["project__name", "rule", "rationale"]
@@ -67,18 +70,18 @@ class RiskAssessmentAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
-class ReviewCommentInline(ReadOnlyInline):
+class ReviewCommentInline(ReadOnlyInline[ReviewComment]):
     model = ReviewComment
     fields = readonly_fields = ("author", "text", "created_at")
 
 
-class ReviewConditionInline(ReadOnlyInline):
+class ReviewConditionInline(ReadOnlyInline[ReviewCondition]):
     model = ReviewCondition
     fields = readonly_fields = ("text", "due_date", "met", "met_by", "met_at", "met_note")
 
 
 @admin.register(Review)
-class ReviewAdmin(ReadOnlyAdmin):
+class ReviewAdmin(ReadOnlyAdmin[Review]):
     list_display = [
         "project",
         "cycle",
@@ -97,32 +100,32 @@ class ReviewAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ReviewComment)
-class ReviewCommentAdmin(ReadOnlyAdmin):
+class ReviewCommentAdmin(ReadOnlyAdmin[ReviewComment]):
     list_display = ["review", "author", "created_at"]
     search_fields = ["text", "review__project__name"]
     list_select_related = ["review__project", "author"]
 
 
 @admin.register(ReviewCondition)
-class ReviewConditionAdmin(ReadOnlyAdmin):
+class ReviewConditionAdmin(ReadOnlyAdmin[ReviewCondition]):
     list_display = ["__str__", "review", "due_date", "met", "met_by", "met_at"]
     list_filter = ["met"]
     search_fields = ["text", "review__project__name"]
     list_select_related = ["review__project", "met_by"]
 
 
-class _CatalogueAdmin(admin.ModelAdmin):
+class _CatalogueAdmin(admin.ModelAdmin[_M]):
     save_service: Any = None
     fields_saved: tuple[str, ...] = ()
     kwarg = ""
 
     def save_model(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool
+        self, request: HttpRequest, obj: _M, form: forms.ModelForm[_M], change: bool
     ) -> None:
         names = form.changed_data if change else list(form.cleaned_data)
         data = {n: form.cleaned_data[n] for n in names if n in self.fields_saved}
         # The form has already copied its values onto `obj`; the service diffs a fresh copy.
-        instance = type(obj).objects.get(pk=obj.pk) if change else type(obj)()
+        instance = type(obj)._default_manager.get(pk=obj.pk) if change else type(obj)()
         saved = type(self).save_service(actor=request.user, data=data, **{self.kwarg: instance})
         obj.pk = saved.pk
 
@@ -131,7 +134,7 @@ class _CatalogueAdmin(admin.ModelAdmin):
 
 
 @admin.register(Framework)
-class FrameworkAdmin(_CatalogueAdmin):
+class FrameworkAdmin(_CatalogueAdmin[Framework]):
     list_display = ["name", "code", "version", "position"]
     search_fields = ["name", "code"]
     save_service = staticmethod(services.framework_save)
@@ -140,7 +143,7 @@ class FrameworkAdmin(_CatalogueAdmin):
 
 
 @admin.register(Control)
-class ControlAdmin(_CatalogueAdmin):
+class ControlAdmin(_CatalogueAdmin[Control]):
     list_display = ["identifier", "title", "framework", "applies_to_tiers", "high_impact_only"]
     list_filter = ["framework", "high_impact_only"]
     search_fields = ["identifier", "title", "description"]
@@ -151,7 +154,7 @@ class ControlAdmin(_CatalogueAdmin):
 
 
 @admin.register(ControlStatus)
-class ControlStatusAdmin(admin.ModelAdmin):
+class ControlStatusAdmin(admin.ModelAdmin[ControlStatus]):
     list_display = ["project", "control", "status", "set_by", "set_at"]
     list_filter = ["status", "control__framework"]
     search_fields = ["project__name", "control__identifier", "note", "justification"]
@@ -164,7 +167,11 @@ class ControlStatusAdmin(admin.ModelAdmin):
         return ["project", "control"] if obj else []
 
     def save_model(
-        self, request: HttpRequest, obj: ControlStatus, form: forms.ModelForm, change: bool
+        self,
+        request: HttpRequest,
+        obj: ControlStatus,
+        form: forms.ModelForm[ControlStatus],
+        change: bool,
     ) -> None:
         saved = services.control_status_set(
             actor=request.user,
@@ -181,7 +188,7 @@ class ControlStatusAdmin(admin.ModelAdmin):
         return False
 
 
-class WebhookEndpointForm(forms.ModelForm):
+class WebhookEndpointForm(forms.ModelForm[WebhookEndpoint]):
     """The secret is write-only: never shown, kept when left blank on change."""
 
     url = forms.URLField(max_length=1000, assume_scheme="https")
@@ -200,13 +207,13 @@ class WebhookEndpointForm(forms.ModelForm):
         fields = ["name", "url", "secret", "events", "active"]
 
     def clean_url(self) -> str:
-        url = self.cleaned_data["url"]
+        url: str = self.cleaned_data["url"]
         if not url.lower().startswith(("http://", "https://")):
             raise forms.ValidationError("Only http and https URLs are delivered.")
         return url
 
     def clean_secret(self) -> str:
-        secret = self.cleaned_data.get("secret") or ""
+        secret: str = self.cleaned_data.get("secret") or ""
         if not secret and self.instance.pk:
             return self.instance.secret
         if not secret:
@@ -215,7 +222,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
     form = WebhookEndpointForm
     list_display = ["name", "url", "events", "active", "updated_at"]
     list_filter = ["active"]
@@ -223,15 +230,19 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def save_model(
-        self, request: HttpRequest, obj: WebhookEndpoint, form: forms.ModelForm, change: bool
+        self,
+        request: HttpRequest,
+        obj: WebhookEndpoint,
+        form: forms.ModelForm[WebhookEndpoint],
+        change: bool,
     ) -> None:
         if not change:
-            obj.created_by = request.user  # type: ignore[assignment]
+            obj.created_by = roles.signed_in_user(request.user)
         super().save_model(request, obj, form, change)
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin[WebhookDelivery]):
     """The delivery log: every event sent to every endpoint, with its last attempt."""
 
     list_display = [
@@ -254,7 +265,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MetricRun)
-class MetricRunAdmin(ReadOnlyAdmin):
+class MetricRunAdmin(ReadOnlyAdmin[MetricRun]):
     list_display = [
         "started_at",
         "kind",
@@ -270,12 +281,12 @@ class MetricRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MetricLock)
-class MetricLockAdmin(ReadOnlyAdmin):
+class MetricLockAdmin(ReadOnlyAdmin[MetricLock]):
     list_display = ["name", "holder", "acquired_at"]
 
 
 @admin.register(OverlapPair)
-class OverlapPairAdmin(ReadOnlyAdmin):
+class OverlapPairAdmin(ReadOnlyAdmin[OverlapPair]):
     list_display = ["project_a", "project_b", "score", "grade", "cross_unit", "review_status"]
     list_filter = ["grade", "cross_unit", "review_status", "current"]
     search_fields = ["project_a__name", "project_b__name"]
@@ -284,7 +295,7 @@ class OverlapPairAdmin(ReadOnlyAdmin):
 
 
 @admin.register(OverlapCluster)
-class OverlapClusterAdmin(ReadOnlyAdmin):
+class OverlapClusterAdmin(ReadOnlyAdmin[OverlapCluster]):
     list_display = [
         "label",
         "size",
@@ -302,7 +313,7 @@ class OverlapClusterAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MetricSnapshot)
-class MetricSnapshotAdmin(ReadOnlyAdmin):
+class MetricSnapshotAdmin(ReadOnlyAdmin[MetricSnapshot]):
     list_display = ["date", "metric", "scope", "value", "run"]
     list_filter = ["metric"]
     search_fields = ["metric", "scope"]
@@ -311,13 +322,13 @@ class MetricSnapshotAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SimilarityIndexBlob)
-class SimilarityIndexBlobAdmin(ReadOnlyAdmin):
+class SimilarityIndexBlobAdmin(ReadOnlyAdmin[SimilarityIndexBlob]):
     list_display = ["run", "project_count", "built_through", "created_at"]
     exclude = ["data"]  # the serialised index: megabytes of bytes
 
 
 @admin.register(DailyJobRun)
-class DailyJobRunAdmin(ReadOnlyAdmin):
+class DailyJobRunAdmin(ReadOnlyAdmin[DailyJobRun]):
     """Daily beat jobs, one row per job and day: whether a day was done, caught up or retried."""
 
     list_display = ["day", "job", "started_at", "finished_at", "attempts", "task_id"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path
@@ -29,21 +29,23 @@ from portfolio.models import (
     ToolAdoption,
 )
 
+_M = TypeVar("_M", bound=Model)
 
-class ServiceAdmin(admin.ModelAdmin):
+
+class ServiceAdmin(admin.ModelAdmin[_M]):
     """Saves through `create_service` / `update_service` (which also write the audit event)."""
 
     create_service: Any = None
     update_service: Any = None
     update_kwarg: str = ""
 
-    def _data(self, form: forms.ModelForm) -> dict[str, Any]:
+    def _data(self, form: forms.ModelForm[_M]) -> dict[str, Any]:
         return {
             name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data
         }
 
     def save_model(
-        self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool
+        self, request: HttpRequest, obj: _M, form: forms.ModelForm[_M], change: bool
     ) -> None:
         if change:
             saved = type(self).update_service(
@@ -55,21 +57,21 @@ class ServiceAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
 
     def save_related(
-        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool
+        self, request: HttpRequest, form: forms.ModelForm[_M], formsets: Any, change: bool
     ) -> None:
         # Many-to-many fields were saved by the service; only inline formsets remain.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(admin.TabularInline[Membership, BusinessUnit]):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(BusinessUnit)
-class BusinessUnitAdmin(ServiceAdmin):
+class BusinessUnitAdmin(ServiceAdmin[BusinessUnit]):
     list_display = ["code", "name", "parent"]
     search_fields = ["code", "name"]
     list_select_related = ["parent"]
@@ -80,7 +82,7 @@ class BusinessUnitAdmin(ServiceAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(admin.ModelAdmin[Membership]):
     list_display = ["user", "business_unit", "role"]
     list_filter = ["role"]
     search_fields = ["user__username", "business_unit__code", "business_unit__name"]
@@ -88,7 +90,7 @@ class MembershipAdmin(admin.ModelAdmin):
     list_select_related = ["user", "business_unit"]
 
     def save_model(
-        self, request: HttpRequest, obj: Membership, form: forms.ModelForm, change: bool
+        self, request: HttpRequest, obj: Membership, form: forms.ModelForm[Membership], change: bool
     ) -> None:
         saved = services.membership_set(
             actor=request.user, user=obj.user, business_unit=obj.business_unit, role=obj.role
@@ -97,7 +99,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(StrategicGoal)
-class StrategicGoalAdmin(ServiceAdmin):
+class StrategicGoalAdmin(ServiceAdmin[StrategicGoal]):
     list_display = ["title", "owner", "period_start", "period_end", "active"]
     list_filter = ["active"]
     search_fields = ["title", "description"]
@@ -107,7 +109,7 @@ class StrategicGoalAdmin(ServiceAdmin):
 
 
 @admin.register(Capability)
-class CapabilityAdmin(ServiceAdmin):
+class CapabilityAdmin(ServiceAdmin[Capability]):
     list_display = ["name", "slug", "parent"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -117,7 +119,7 @@ class CapabilityAdmin(ServiceAdmin):
 
 
 @admin.register(Tool)
-class ToolAdmin(ServiceAdmin):
+class ToolAdmin(ServiceAdmin[Tool]):
     list_display = ["name", "vendor", "sanction_status"]
     list_filter = ["sanction_status"]
     search_fields = ["name", "vendor"]
@@ -127,7 +129,7 @@ class ToolAdmin(ServiceAdmin):
     update_kwarg = "tool"
 
 
-class ProjectAdminForm(forms.ModelForm):
+class ProjectAdminForm(forms.ModelForm[Project]):
     expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
@@ -156,7 +158,7 @@ class ProjectAdminForm(forms.ModelForm):
 
 
 @admin.register(Project)
-class ProjectAdmin(ServiceAdmin):
+class ProjectAdmin(ServiceAdmin[Project]):
     form = ProjectAdminForm
     list_display = [
         "name",
@@ -184,7 +186,7 @@ class ProjectAdmin(ServiceAdmin):
     show_full_result_count = False
 
     def save_model(
-        self, request: HttpRequest, obj: Project, form: forms.ModelForm, change: bool
+        self, request: HttpRequest, obj: Project, form: forms.ModelForm[Project], change: bool
     ) -> None:
         if change:
             data = {n: form.cleaned_data[n] for n in form.changed_data if n != "expected_version"}
@@ -200,14 +202,18 @@ class ProjectAdmin(ServiceAdmin):
 
 
 @admin.register(GoalAlignment)
-class GoalAlignmentAdmin(admin.ModelAdmin):
+class GoalAlignmentAdmin(admin.ModelAdmin[GoalAlignment]):
     list_display = ["project", "goal", "status", "strength"]
     list_filter = ["status"]
     autocomplete_fields = ["project", "goal"]
     list_select_related = ["project", "goal"]
 
     def save_model(
-        self, request: HttpRequest, obj: GoalAlignment, form: forms.ModelForm, change: bool
+        self,
+        request: HttpRequest,
+        obj: GoalAlignment,
+        form: forms.ModelForm[GoalAlignment],
+        change: bool,
     ) -> None:
         if change:
             services.alignment_update(
@@ -223,7 +229,7 @@ class GoalAlignmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     """The audit trail, read-only. Admins (the admin role or superusers) may export what the
     list shows, its filters, search and date drill-down applied, or the selected events, as CSV.
     Others with access see only the events of their units (`selectors.audit_event_list`)."""
@@ -309,7 +315,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(ToolAdoption)
-class ToolAdoptionAdmin(admin.ModelAdmin):
+class ToolAdoptionAdmin(admin.ModelAdmin[ToolAdoption]):
     """Which unit uses which tool for what (loaded by imports such as omb-2025-cots)."""
 
     list_display = ["business_unit", "tool", "task", "estimated_users", "source", "updated_at"]
@@ -325,7 +331,7 @@ class ToolAdoptionAdmin(admin.ModelAdmin):
         return False
 
 
-class _RecordAdmin(admin.ModelAdmin):
+class _RecordAdmin(admin.ModelAdmin[_M]):
     """Records the system keeps (import jobs, the outbox): read here, never edited by hand."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -339,7 +345,7 @@ class _RecordAdmin(admin.ModelAdmin):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(_RecordAdmin):
+class ImportJobAdmin(_RecordAdmin[ImportJob]):
     """Uploads from the import page: who, which file and format, progress and the row report."""
 
     list_display = [
@@ -360,7 +366,7 @@ class ImportJobAdmin(_RecordAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(_RecordAdmin):
+class OutboxMessageAdmin(_RecordAdmin[OutboxMessage]):
     """Background jobs recorded with the writes that asked for them; pending ones (not yet
     dispatched, e.g. while the broker was down) are sent by `flush_outbox`."""
 

@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
 from django.db.models import QuerySet
 
+from portfolio import roles
 from portfolio.models import AuditEvent, BusinessUnit
 from portfolio.observability import current_request_id
 
@@ -37,6 +38,8 @@ def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
             data[name] = (
                 sorted(str(obj) for obj in getattr(instance, name).all()) if instance.pk else []
             )
+        elif isinstance(field, models.ForeignObjectRel):
+            raise ValueError(f"{name!r} is a reverse relation: snapshot the other model's field")
         elif field.is_relation:
             data[name] = getattr(instance, field.attname)
         else:
@@ -82,7 +85,7 @@ def build_event(
     """An unsaved AuditEvent (for bulk writers); `record` saves one."""
     unit_id = business_unit.pk if isinstance(business_unit, BusinessUnit) else business_unit
     return AuditEvent(
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=roles.signed_in_user(actor),
         actor_label=actor_label(actor),
         action=action,
         target_type=target._meta.label_lower,
@@ -185,7 +188,7 @@ def record_export(
 ) -> AuditEvent:
     """Exporting the trail is itself audited: who, when, with which filters."""
     return AuditEvent.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=roles.signed_in_user(actor),
         actor_label=actor_label(actor),
         action=EXPORTED_ACTION,
         target_type=AuditEvent._meta.label_lower,

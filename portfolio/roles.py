@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 
 from portfolio.models import BusinessUnit, Membership, Project
 
@@ -22,20 +23,30 @@ ADMIN = "admin"
 ORGANISATION_ROLES = (REVIEWER, EXECUTIVE, ADMIN)
 
 User = AbstractBaseUser | AnonymousUser
+# The user's group names, cached on the user object for the request.
+_GROUPS_CACHE = "_maestro_groups"
+
+
+def signed_in_user(user: User | None) -> AuthUser | None:
+    """The signed-in account behind `user` (Django's `User`, the AUTH_USER_MODEL), with its
+    groups and flags; None for an anonymous visitor or no user."""
+    return user if isinstance(user, AuthUser) and user.is_authenticated else None
 
 
 def _group_names(user: User) -> frozenset[str]:
-    if not user.is_authenticated:
+    account = signed_in_user(user)
+    if account is None:
         return frozenset()
-    cached: frozenset[str] | None = getattr(user, "_maestro_groups", None)
+    cached: frozenset[str] | None = getattr(account, _GROUPS_CACHE, None)
     if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
-        user._maestro_groups = cached  # type: ignore[union-attr]
+        cached = frozenset(account.groups.values_list("name", flat=True))
+        setattr(account, _GROUPS_CACHE, cached)
     return cached
 
 
 def is_admin(user: User) -> bool:
-    return bool(user.is_authenticated and (user.is_superuser or ADMIN in _group_names(user)))  # type: ignore[union-attr]
+    account = signed_in_user(user)
+    return account is not None and (account.is_superuser or ADMIN in _group_names(account))
 
 
 def is_reviewer(user: User) -> bool:
@@ -75,12 +86,13 @@ def descendant_ids(unit_ids: Iterable[int]) -> set[int]:
 
 def member_unit_ids(user: User, *, roles: Iterable[str] | None = None) -> set[int]:
     """Units the user belongs to, and their sub-units (cached on the user object)."""
-    if not user.is_authenticated:
+    account = signed_in_user(user)
+    if account is None:
         return set()
     wanted = frozenset(roles) if roles is not None else frozenset(Membership.Role.values)
-    cache: dict[frozenset[str], set[int]] = user.__dict__.setdefault("_maestro_units", {})
+    cache: dict[frozenset[str], set[int]] = account.__dict__.setdefault("_maestro_units", {})
     if wanted not in cache:
-        direct = Membership.objects.filter(user=user, role__in=wanted).values_list(
+        direct = Membership.objects.filter(user=account, role__in=wanted).values_list(
             "business_unit_id", flat=True
         )
         cache[wanted] = descendant_ids(direct)
