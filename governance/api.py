@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -49,8 +50,10 @@ from portfolio.api_pagination import BoundedPageNumberPagination, CappedCountPag
 CONFLICT = OpenApiResponse(description="Illegal transition; `detail` says why.")
 FORBIDDEN = OpenApiResponse(description="Your role may not do this.")
 
+_M = TypeVar("_M", bound=Model)
 
-class _GovernanceViewSet(viewsets.GenericViewSet):
+
+class _GovernanceViewSet(viewsets.GenericViewSet[_M]):
     """Workflow errors (services.TransitionError) answer 409 with the reason."""
 
     def handle_exception(self, exc: Exception) -> Response:
@@ -58,9 +61,11 @@ class _GovernanceViewSet(viewsets.GenericViewSet):
             exc = Conflict(str(exc))
         return super().handle_exception(exc)
 
-    def _page(self, items: list[Any]) -> list[Any]:
-        """One page of a list computed in Python (the usual page and page_size parameters)."""
-        page = self.paginate_queryset(items)
+    def _page(self, items: Sequence[Any] | selectors.ReviewQueue) -> Iterable[Any]:
+        """One page of a list computed in Python, or of the lazy review queue (the usual page
+        and page_size parameters)."""
+        # The paginator takes len() and a slice, which the queue has; DRF's stubs want a Sequence.
+        page = self.paginate_queryset(cast("Sequence[Any]", items))
         return items if page is None else list(page)
 
     def _visible_projects(self, *, include_archived: bool = False) -> QuerySet[Any]:
@@ -75,7 +80,9 @@ def _form_or_400(form: forms.Form) -> dict[str, Any]:
     return form.cleaned_data
 
 
-class RiskAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _GovernanceViewSet):
+class RiskAssessmentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, _GovernanceViewSet[RiskAssessment]
+):
     """Risk assessments of visible projects. Creating one records a new assessment; the newest
     assessment of a project sets its risk tier."""
 
@@ -131,7 +138,7 @@ class ReviewPagination(BoundedPageNumberPagination):
         return paginator
 
 
-class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _GovernanceViewSet):
+class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _GovernanceViewSet[Review]):
     """Review passes of visible projects, and the workflow steps on them. The list counts
     matching reviews up to 1,000 (`count_is_exact` is false beyond: narrow the filters)."""
 
@@ -265,7 +272,7 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Governanc
         return self._respond(review)
 
 
-class FrameworkViewSet(viewsets.ReadOnlyModelViewSet):
+class FrameworkViewSet(viewsets.ReadOnlyModelViewSet[Framework]):
     """The control catalogues (EU AI Act, NIST AI RMF, ISO/IEC 42001 Annex A, OMB M-25-21)."""
 
     serializer_class = FrameworkSerializer
@@ -276,7 +283,7 @@ class FrameworkViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.framework_list(user=self.request.user)
 
 
-class ControlViewSet(viewsets.ReadOnlyModelViewSet):
+class ControlViewSet(viewsets.ReadOnlyModelViewSet[Control]):
     """Controls of every framework; filter by framework, tier or high-impact."""
 
     serializer_class = ControlSerializer
@@ -294,7 +301,7 @@ CONTROL_PK = OpenApiParameter(
 )
 
 
-class ProjectControlViewSet(_GovernanceViewSet):
+class ProjectControlViewSet(_GovernanceViewSet[Any]):
     """The controls that apply to one project (by its tier and high-impact flag) and its status
     on each. Writable by whoever may edit the project."""
 
@@ -360,7 +367,7 @@ class ProjectControlViewSet(_GovernanceViewSet):
         return Response(ProjectControlSerializer(ProjectControlSerializer.data_of(item)).data)
 
 
-class ComplianceViewSet(_GovernanceViewSet):
+class ComplianceViewSet(_GovernanceViewSet[Any]):
     """Share of applicable controls met or justified not applicable, for visible projects."""
 
     serializer_class = ComplianceRowSerializer
@@ -430,7 +437,9 @@ class ComplianceViewSet(_GovernanceViewSet):
             "share": figure.share,
         }
 
-    def _row(self, row: selectors.ComplianceRow, frameworks: dict[int, Framework]) -> dict:
+    def _row(
+        self, row: selectors.ComplianceRow, frameworks: dict[int, Framework]
+    ) -> dict[str, Any]:
         return {
             "id": row.key,
             "label": row.label,
@@ -447,7 +456,7 @@ class ComplianceViewSet(_GovernanceViewSet):
         }
 
 
-class ReviewQueueViewSet(_GovernanceViewSet):
+class ReviewQueueViewSet(_GovernanceViewSet[Any]):
     """Open reviews and yearly re-reviews due, of visible projects, soonest due first (on the
     same day: reviews in submission order, then re-reviews). Open reviews are counted up to
     1,000 (`count_is_exact` is false when the count stopped there; narrow the filters)."""

@@ -336,9 +336,10 @@ def event_payload(
             }
         }
     elif event in (WebhookEndpoint.Event.PROJECT_REGISTERED, WebhookEndpoint.Event.PROJECT_UPDATED):
-        project = Project.objects.select_related("business_unit").filter(pk=object_id).first()
-        if project is None:
+        found = Project.objects.select_related("business_unit").filter(pk=object_id).first()
+        if found is None:
             return None
+        project = found
         occurred = (
             project.created_at if event == WebhookEndpoint.Event.PROJECT_REGISTERED else None
         ) or project.updated_at

@@ -25,7 +25,7 @@ class IsAdmin(permissions.BasePermission):
         return bool(request.user and request.user.is_authenticated and roles.is_admin(request.user))
 
 
-class WebhookEndpointSerializer(serializers.ModelSerializer):
+class WebhookEndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
     secret = serializers.CharField(
         write_only=True, min_length=16, max_length=255, help_text="HMAC key; never read back."
     )
@@ -47,7 +47,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         return list(dict.fromkeys(value))
 
 
-class WebhookDeliverySerializer(serializers.ModelSerializer):
+class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
     class Meta:
         model = WebhookDelivery
         fields = [
@@ -66,7 +66,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WebhookEndpointViewSet(viewsets.ModelViewSet):
+class WebhookEndpointViewSet(viewsets.ModelViewSet[WebhookEndpoint]):
     """Admin-configured endpoints that receive signed `project.registered`, `project.updated`
     and `review.decided` events."""
 
@@ -77,7 +77,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[WebhookEndpoint]:
         return WebhookEndpoint.objects.order_by("name", "id")
 
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[WebhookEndpoint]) -> None:
         serializer.save(created_by=self.request.user)
 
     @extend_schema(responses={200: WebhookDeliverySerializer(many=True)})
@@ -86,5 +86,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
         """The endpoint's delivery log, newest first."""
         endpoint = self.get_object()
         queryset = WebhookDelivery.objects.filter(endpoint=endpoint).order_by("-created_at", "-id")
-        page = self.paginate_queryset(queryset)
+        # The view's paginator directly: `paginate_queryset` is typed for the endpoints.
+        paginator = self.paginator
+        page = paginator.paginate_queryset(queryset, request, view=self) if paginator else None
         return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, Never, TypedDict, overload
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -86,7 +86,7 @@ def high_impact_expression(outer: str = "pk") -> Coalesce:
     )
 
 
-def high_impact_project_ids() -> QuerySet[RiskAssessment]:
+def high_impact_project_ids() -> QuerySet[RiskAssessment, int]:
     """Ids of the projects whose newest assessment is high-impact, as one uncorrelated subquery.
 
     `When(pk__in=high_impact_project_ids(), then=True)` is computed once per query (PostgreSQL
@@ -97,7 +97,9 @@ def high_impact_project_ids() -> QuerySet[RiskAssessment]:
         | Q(created_at=OuterRef("created_at"), id__gt=OuterRef("id"))
     )
     return (
-        RiskAssessment.objects.filter(high_impact=True).filter(~Exists(newer)).values("project_id")
+        RiskAssessment.objects.filter(high_impact=True)
+        .filter(~Exists(newer))
+        .values_list("project_id", flat=True)
     )
 
 
@@ -215,6 +217,18 @@ def queue_max_count() -> int:
     return int(getattr(settings, "MAESTRO_QUEUE_MAX_COUNT", QUEUE_MAX_COUNT))
 
 
+class _LastDecision(TypedDict):
+    last_decided_at: dt.datetime
+    last_decided_day: dt.date
+
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    # A project due for re-review, with its last decision (annotated by `review_queue`).
+    RereviewProject = WithAnnotations[Project, _LastDecision]
+
+
 class ReviewQueue:
     """The review queue, evaluated lazily and a page at a time.
 
@@ -234,7 +248,7 @@ class ReviewQueue:
         self,
         *,
         reviews: QuerySet[Review] | None,
-        rereviews: QuerySet[Project] | None,
+        rereviews: QuerySet[RereviewProject] | None,
         overdue: bool | None,
         today: dt.date,
     ) -> None:
@@ -293,7 +307,13 @@ class ReviewQueue:
     def __iter__(self) -> Iterator[QueueEntry]:
         return iter(self[0 : self.count()])
 
-    def __getitem__(self, index: slice) -> list[QueueEntry]:
+    @overload
+    def __getitem__(self, index: int) -> Never: ...  # raises TypeError: a page at a time
+
+    @overload
+    def __getitem__(self, index: slice) -> list[QueueEntry]: ...
+
+    def __getitem__(self, index: int | slice) -> list[QueueEntry]:
         if not isinstance(index, slice) or index.step not in (None, 1):
             raise TypeError("The review queue is sliced a page at a time: queue[start:stop].")
         start = max(index.start or 0, 0)
@@ -357,7 +377,7 @@ class ReviewQueue:
                         reviewer=None,
                         due_date=due,
                         overdue=due < self._today,
-                        last_decided_at=project.last_decided_at,  # type: ignore[attr-defined]
+                        last_decided_at=project.last_decided_at,
                     )
                 )
         return entries
@@ -422,10 +442,14 @@ def _on_project(condition: Q) -> Q:
     """A condition on Project fields, as a condition on a model's `project` relation."""
     clone = Q()
     clone.connector, clone.negated = condition.connector, condition.negated
-    clone.children = [
-        _on_project(child) if isinstance(child, Q) else (f"project__{child[0]}", child[1])
-        for child in condition.children
-    ]
+    for child in condition.children:
+        if isinstance(child, Q):
+            clone.children.append(_on_project(child))
+        elif isinstance(child, tuple):
+            lookup, value = child
+            clone.children.append((f"project__{lookup}", value))
+        else:
+            raise TypeError(f"Not a lookup on Project fields: {child!r}")
     return clone
 
 

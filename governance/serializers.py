@@ -1,4 +1,8 @@
-"""API input and output shapes of governance."""
+"""API input and output shapes of governance.
+
+Plain serializers are `Serializer[Any]`: they read dicts and computed rows, and DRF's stubs type
+`instance` as one object while `many=True` passes a list.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ def tier_choices(qualifier: str) -> list[tuple[str, str]]:
     return [(value, f"{label} {qualifier}") for value, label in Project.RiskTier.choices]
 
 
-class ProjectRefSerializer(serializers.ModelSerializer):
+class ProjectRefSerializer(serializers.ModelSerializer[Project]):
     business_unit = UnitRefSerializer(read_only=True)
 
     class Meta:
@@ -50,7 +54,7 @@ class ProjectRefSerializer(serializers.ModelSerializer):
 # --- Risk assessments ----------------------------------------------------------------------------
 
 
-def _answer_field(question: risk.Question) -> serializers.Field:
+def _answer_field(question: risk.Question) -> serializers.Field[Any, Any, Any, Any]:
     label = f"{question.text} ({question.reference})" if question.reference else question.text
     if question.choices is not None:
         return serializers.ListField(
@@ -62,7 +66,7 @@ def _answer_field(question: risk.Question) -> serializers.Field:
     return serializers.BooleanField(required=False, default=False, help_text=label)
 
 
-class _AnswersBase(serializers.Serializer):
+class _AnswersBase(serializers.Serializer[Any]):
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(risk.ANSWER_KEYS))
@@ -82,7 +86,7 @@ RiskAnswersSerializer = type(
 )
 
 
-class QuestionSerializer(serializers.Serializer):
+class QuestionSerializer(serializers.Serializer[Any]):
     key = serializers.CharField()
     group = serializers.CharField()
     reference = serializers.CharField()
@@ -90,12 +94,12 @@ class QuestionSerializer(serializers.Serializer):
     choices = serializers.DictField(child=serializers.CharField(), allow_null=True)
 
 
-class RiskAssessmentInputSerializer(serializers.Serializer):
+class RiskAssessmentInputSerializer(serializers.Serializer[Any]):
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none())
     answers = RiskAnswersSerializer()
 
 
-class RiskAssessmentOutputSerializer(serializers.ModelSerializer):
+class RiskAssessmentOutputSerializer(serializers.ModelSerializer[RiskAssessment]):
     project = ProjectRefSerializer(read_only=True)
     assessor = UserRefSerializer(read_only=True)
     answers = RiskAnswersSerializer(read_only=True)
@@ -127,7 +131,7 @@ class RiskAssessmentOutputSerializer(serializers.ModelSerializer):
 # --- Reviews -------------------------------------------------------------------------------------
 
 
-class ReviewCommentSerializer(serializers.ModelSerializer):
+class ReviewCommentSerializer(serializers.ModelSerializer[ReviewComment]):
     author = UserRefSerializer(read_only=True)
 
     class Meta:
@@ -136,7 +140,7 @@ class ReviewCommentSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "author", "created_at"]
 
 
-class ReviewConditionSerializer(serializers.ModelSerializer):
+class ReviewConditionSerializer(serializers.ModelSerializer[ReviewCondition]):
     met_by = UserRefSerializer(read_only=True)
 
     class Meta:
@@ -145,7 +149,7 @@ class ReviewConditionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReviewOutputSerializer(serializers.ModelSerializer):
+class ReviewOutputSerializer(serializers.ModelSerializer[Review]):
     project = ProjectRefSerializer(read_only=True)
     submitted_by = UserRefSerializer(read_only=True)
     reviewer = UserRefSerializer(read_only=True)
@@ -184,21 +188,21 @@ class ReviewOutputSerializer(serializers.ModelSerializer):
         return obj.is_open and obj.due_date < timezone.localdate()
 
 
-class ReviewSubmitSerializer(serializers.Serializer):
+class ReviewSubmitSerializer(serializers.Serializer[Any]):
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none())
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ReviewAssignSerializer(serializers.Serializer):
+class ReviewAssignSerializer(serializers.Serializer[Any]):
     reviewer = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
 
 
-class ConditionInputSerializer(serializers.Serializer):
+class ConditionInputSerializer(serializers.Serializer[Any]):
     text = serializers.CharField()
     due_date = serializers.DateField(required=False, allow_null=True, default=None)
 
 
-class ReviewDecideSerializer(serializers.Serializer):
+class ReviewDecideSerializer(serializers.Serializer[Any]):
     decision = serializers.ChoiceField(choices=[(str(d), d.label) for d in Review.DECISIONS])
     note = serializers.CharField(
         required=False,
@@ -214,25 +218,25 @@ class ReviewDecideSerializer(serializers.Serializer):
     )
 
 
-class CommentInputSerializer(serializers.Serializer):
+class CommentInputSerializer(serializers.Serializer[Any]):
     text = serializers.CharField()
 
 
-class ConditionMetSerializer(serializers.Serializer):
+class ConditionMetSerializer(serializers.Serializer[Any]):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 # --- Frameworks and controls ---------------------------------------------------------------------
 
 
-class FrameworkRefSerializer(serializers.ModelSerializer):
+class FrameworkRefSerializer(serializers.ModelSerializer[Framework]):
     class Meta:
         model = Framework
         fields = ["id", "code", "name"]
         read_only_fields = fields
 
 
-class FrameworkSerializer(serializers.ModelSerializer):
+class FrameworkSerializer(serializers.ModelSerializer[Framework]):
     control_count = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -241,7 +245,7 @@ class FrameworkSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ControlSerializer(serializers.ModelSerializer):
+class ControlSerializer(serializers.ModelSerializer[Control]):
     framework = FrameworkRefSerializer(read_only=True)
     applies_to_tiers = serializers.ListField(
         child=serializers.ChoiceField(choices=tier_choices("tier")), read_only=True
@@ -261,7 +265,7 @@ class ControlSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProjectControlSerializer(serializers.Serializer):
+class ProjectControlSerializer(serializers.Serializer[Any]):
     """A control that applies to the project and the project's status on it; PUT the status,
     evidence link, note and justification."""
 
@@ -295,7 +299,7 @@ class ProjectControlSerializer(serializers.Serializer):
 # --- Compliance and the review queue -------------------------------------------------------------
 
 
-class ComplianceFigureSerializer(serializers.Serializer):
+class ComplianceFigureSerializer(serializers.Serializer[Any]):
     applicable = serializers.IntegerField(help_text="Applicable (project, control) pairs.")
     met = serializers.IntegerField()
     not_applicable = serializers.IntegerField(help_text="Marked not applicable, with a reason.")
@@ -311,8 +315,10 @@ class ComplianceFrameworkSerializer(ComplianceFigureSerializer):
 
 class ComplianceRowSerializer(ComplianceFigureSerializer):
     id = serializers.IntegerField(help_text="Unit, project or framework id (see `by`).")
+    # `label` and `parent` are also Field attributes in the stubs; DRF's metaclass moves
+    # declared fields into `_declared_fields`, so at run time nothing is shadowed.
     label = serializers.CharField()  # type: ignore[assignment]
-    parent = serializers.IntegerField(
+    parent = serializers.IntegerField(  # type: ignore[assignment]
         allow_null=True, help_text="With rollup: the parent unit's id (null for a top unit)."
     )
     own = ComplianceFigureSerializer(
@@ -323,7 +329,7 @@ class ComplianceRowSerializer(ComplianceFigureSerializer):
     frameworks = ComplianceFrameworkSerializer(many=True)
 
 
-class QueueEntrySerializer(serializers.Serializer):
+class QueueEntrySerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=[("review", "review"), ("rereview", "rereview")])
     status = serializers.ChoiceField(
         choices=[

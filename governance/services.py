@@ -292,7 +292,9 @@ def review_assign(*, actor: Actor, review: Review, reviewer: AbstractBaseUser) -
     return locked
 
 
-def _clean_conditions(decision: str, conditions: Iterable[Mapping[str, Any]]) -> list[dict]:
+def _clean_conditions(
+    decision: str, conditions: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
     items = [dict(c) for c in conditions]
     if decision == Review.Status.APPROVED_WITH_CONDITIONS and not items:
         raise ValidationError({"conditions": "An approval with conditions names at least one."})

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
@@ -124,7 +124,7 @@ def unregistered_uses(*, user: User, limit: int = DEFAULT_LIMIT) -> Flagged[Unre
         "tool__sanction_status",
         "task",
     )
-    grouped: dict[tuple[int, int], list] = {}
+    grouped: dict[tuple[int, int], list[Any]] = {}
     for unit_id, code, name, tool_id, tool_name, status, task in adoptions:
         entry = grouped.setdefault((unit_id, tool_id), [code, name, tool_name, status, []])
         entry[4].append(task)
@@ -144,7 +144,9 @@ def unregistered_uses(*, user: User, limit: int = DEFAULT_LIMIT) -> Flagged[Unre
     )
     for unit_id, tool_id in pairs:
         if unit_id not in ancestors:
-            chain, current, seen = [], unit_id, set()
+            chain: list[int] = []
+            seen: set[int] = set()
+            current: int | None = unit_id
             while current is not None and current not in seen:
                 seen.add(current)
                 chain.append(current)

@@ -37,20 +37,20 @@ class ToolAdoptionFilterSet(django_filters.FilterSet):
         return queryset.filter(business_unit_id__in=unit_ids_with_descendants(value))
 
 
-class _UnitRefSerializer(serializers.Serializer):
+class _UnitRefSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     code = serializers.CharField()
     name = serializers.CharField()
 
 
-class _ToolRefSerializer(serializers.Serializer):
+class _ToolRefSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
     vendor = serializers.CharField()
     sanction_status = serializers.CharField()
 
 
-class ToolAdoptionOutputSerializer(serializers.ModelSerializer):
+class ToolAdoptionOutputSerializer(serializers.ModelSerializer[ToolAdoption]):
     business_unit = _UnitRefSerializer()
     tool = _ToolRefSerializer()
 
@@ -69,7 +69,7 @@ class ToolAdoptionOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class ToolAdoptionViewSet(viewsets.ReadOnlyModelViewSet):
+class ToolAdoptionViewSet(viewsets.ReadOnlyModelViewSet[ToolAdoption]):
     """Tools business units use (e.g. the OMB commercial-AI list); members see their units'."""
 
     serializer_class = ToolAdoptionOutputSerializer
@@ -80,7 +80,7 @@ class ToolAdoptionViewSet(viewsets.ReadOnlyModelViewSet):
         return shadow.tool_adoption_list(user=self.request.user)
 
 
-class RiskyToolUseSerializer(serializers.Serializer):
+class RiskyToolUseSerializer(serializers.Serializer[Any]):
     project_id = serializers.IntegerField()
     project_name = serializers.CharField()
     unit_code = serializers.CharField()
@@ -89,7 +89,7 @@ class RiskyToolUseSerializer(serializers.Serializer):
     sanction_status = serializers.CharField()
 
 
-class UnregisteredUseSerializer(serializers.Serializer):
+class UnregisteredUseSerializer(serializers.Serializer[Any]):
     unit_id = serializers.IntegerField()
     unit_code = serializers.CharField()
     unit_name = serializers.CharField()
@@ -99,14 +99,14 @@ class UnregisteredUseSerializer(serializers.Serializer):
     tasks = serializers.ListField(child=serializers.CharField())
 
 
-class OwnerlessProjectSerializer(serializers.Serializer):
+class OwnerlessProjectSerializer(serializers.Serializer[Any]):
     project_id = serializers.IntegerField()
     project_name = serializers.CharField()
     unit_code = serializers.CharField()
 
 
-def _flagged(item: serializers.Serializer) -> type[serializers.Serializer]:
-    class FlaggedSerializer(serializers.Serializer):
+def _flagged(item: serializers.Serializer[Any]) -> type[serializers.Serializer[Any]]:
+    class FlaggedSerializer(serializers.Serializer[Any]):
         count = serializers.IntegerField(help_text="All flagged rows; `items` is capped.")
         items = item.__class__(many=True)
 
@@ -114,7 +114,7 @@ def _flagged(item: serializers.Serializer) -> type[serializers.Serializer]:
     return FlaggedSerializer
 
 
-class ShadowSummarySerializer(serializers.Serializer):
+class ShadowSummarySerializer(serializers.Serializer[Any]):
     adoptions = serializers.IntegerField()
     adopted_tools_unreviewed = serializers.IntegerField(
         help_text="Distinct adopted tools that are prohibited or unreviewed."
@@ -124,7 +124,7 @@ class ShadowSummarySerializer(serializers.Serializer):
     ownerless_projects = serializers.IntegerField()
 
 
-class ShadowReportSerializer(serializers.Serializer):
+class ShadowReportSerializer(serializers.Serializer[Any]):
     summary = ShadowSummarySerializer()
     limit = serializers.IntegerField()
     risky_tool_uses = _flagged(RiskyToolUseSerializer())()
