@@ -6,16 +6,19 @@ Imported by `governance.apps.GovernanceConfig.ready` so that workers and the out
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import OperationalError
 
 from governance import notifications
 
+if TYPE_CHECKING:
+    from governance.tasks import RetryOptions
+
 # Longest backoff waited out in process when a task runs eagerly (seconds).
 EAGER_MAX_WAIT = 1.0
-RETRY = {
+RETRY: RetryOptions = {
     "autoretry_for": (OperationalError,),
     "retry_backoff": 10,
     "retry_backoff_max": 300,
@@ -51,7 +54,7 @@ def dispatch_event(event: str, object_id: int, version: int | None = None) -> li
     retry_backoff_max=300,
     max_retries=2 * notifications.WEBHOOK_MAX_ATTEMPTS + 5,
 )
-def deliver_webhook(self: Any, delivery_id: int) -> str:
+def deliver_webhook(self: Task[[int], str], delivery_id: int) -> str:
     """Attempts when due; a pending outcome (non-2xx, connection error) is retried with backoff.
 
     Run eagerly (embedded mode, no worker to come back later) a short backoff is waited out in

@@ -130,9 +130,14 @@ def daily_job_time(job: str) -> dt.time:
     """The local time of day at which beat sends `job` (its crontab entry in settings)."""
     entry = settings.CELERY_BEAT_SCHEDULE.get(job)
     schedule = entry.get("schedule") if entry else None
-    if not isinstance(schedule, crontab) or len(schedule.hour) != 1 or len(schedule.minute) != 1:
+    if not isinstance(schedule, crontab):
         raise UnknownJob(f"'{job}' is not a once-a-day crontab entry of CELERY_BEAT_SCHEDULE")
-    return dt.time(next(iter(schedule.hour)), next(iter(schedule.minute)))
+    # crontab parses its fields into sets of ints; celery-types' stub leaves them out.
+    hours: set[int] = schedule.hour  # type: ignore[attr-defined]
+    minutes: set[int] = schedule.minute  # type: ignore[attr-defined]
+    if len(hours) != 1 or len(minutes) != 1:
+        raise UnknownJob(f"'{job}' is not a once-a-day crontab entry of CELERY_BEAT_SCHEDULE")
+    return dt.time(next(iter(hours)), next(iter(minutes)))
 
 
 def _claim(*, job: str, day: dt.date, task_id: str) -> DailyJobRun | None:

@@ -8,6 +8,7 @@ killed mid-run: see `governance.recovery`). Notification tasks live in
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypedDict
 
 from celery import shared_task
 from django.db import OperationalError
@@ -16,7 +17,17 @@ from django.utils import timezone
 from governance import metrics_services, recovery
 from governance.models import MetricRun
 
-RETRY = {
+
+class RetryOptions(TypedDict):
+    """Retry settings of a task: transient errors only, with backoff and a cap."""
+
+    autoretry_for: tuple[type[BaseException], ...]
+    retry_backoff: int
+    retry_backoff_max: int
+    max_retries: int
+
+
+RETRY: RetryOptions = {
     "autoretry_for": (OperationalError,),
     "retry_backoff": 10,
     "retry_backoff_max": 300,

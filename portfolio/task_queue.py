@@ -43,8 +43,8 @@ _publisher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="maestro-publi
 def _publish(task_name: str, args: Sequence[Any]) -> str:
     task = current_app.tasks[task_name]
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        return str(task.apply(args=list(args)).id)
-    future = _publisher.submit(task.apply_async, args=list(args), retry=False)
+        return str(task.apply(args=tuple(args)).id)
+    future = _publisher.submit(task.apply_async, args=tuple(args), retry=False)
     return str(future.result(timeout=settings.CELERY_PUBLISH_TIMEOUT).id)
 
 
