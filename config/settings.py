@@ -194,6 +194,12 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 500)
 API_MAX_COUNT = env_int("API_MAX_COUNT", 10_000)
+# Portfolio counts on the dashboards: after a change, counts at most this many seconds old are
+# shown (dated "as of") instead of being recounted on every request; 0 recounts after each change.
+PORTFOLIO_COUNTS_MAX_AGE = env_int("PORTFOLIO_COUNTS_MAX_AGE", 10)
+# The similar-project check looks for changed projects to add to its index at most this often
+# (seconds); 0 looks before every check.
+SIMILAR_INDEX_MAX_AGE = env_int("SIMILAR_INDEX_MAX_AGE", 10)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so that unauthenticated calls answer 401 with WWW-Authenticate.

@@ -12,6 +12,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"},
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# Dashboard counts follow every change at once in tests (tests of the bounded freshness set it).
+PORTFOLIO_COUNTS_MAX_AGE = 0
+SIMILAR_INDEX_MAX_AGE = 0
 
 # Tests always run Celery tasks in-process, except the integration tests, which start a real
 # worker on Redis (MAESTRO_TEST_BROKER_URL) against the test database.

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
@@ -35,7 +34,7 @@ from portfolio import roles
 from portfolio.models import BusinessUnit, Project, Tool, ToolAdoption
 from portfolio.selectors import (
     PortfolioCounts,
-    portfolio_cache_key,
+    cached_under_stamp,
     portfolio_counts,
     project_queryset,
 )
@@ -45,7 +44,6 @@ User = AbstractBaseUser | AnonymousUser
 CLUSTER_PAGE_SIZE = 10
 MEMBERS_SHOWN = 20
 PAIRS_SHOWN = 5
-CACHE_TTL = 60  # seconds; a backstop only, as for the portfolio counts
 T = TypeVar("T")
 
 
@@ -66,24 +64,20 @@ def _shadow_count(projects: QuerySet[Project]) -> int:
     )
 
 
-def _cached_for_everyone(name: str, user: User, compute: Callable[[], T]) -> T:
+def cached_for_everyone(name: str, user: User, compute: Callable[[], T]) -> T:
     """`compute()`, cached under the registry's stamp when the user sees every project (the
-    result is then the same for all such users); computed afresh for anyone else."""
+    result is then the same for all such users), with the same bounded freshness as the portfolio
+    counts (`portfolio.selectors.cached_under_stamp`); computed afresh for anyone else."""
     if not roles.sees_everything(user):
         return compute()
-    key = portfolio_cache_key(name)
-    found: T | None = cache.get(key)
-    if found is None:
-        found = compute()
-        cache.set(key, found, CACHE_TTL)
-    return found
+    return cached_under_stamp(name, compute)[0]
 
 
 def shadow_project_count(*, user: User) -> int:
     """Projects using a prohibited or unreviewed tool; cached under the registry's stamp (which
     moves with every tool link and every audited write, tool sanctions included)."""
     projects = project_queryset(user=user)
-    return _cached_for_everyone("portfolio-shadow", user, lambda: _shadow_count(projects))
+    return cached_for_everyone("portfolio-shadow", user, lambda: _shadow_count(projects))
 
 
 def tool_project_counts(*, user: User) -> dict[int, int]:
@@ -94,7 +88,7 @@ def tool_project_counts(*, user: User) -> dict[int, int]:
         links = Project.tools.through.objects.filter(project_id__in=projects.values("pk"))
         return dict(links.order_by().values_list("tool_id").annotate(n=Count("project_id")))
 
-    return _cached_for_everyone("portfolio-tool-counts", user, compute)
+    return cached_for_everyone("portfolio-tool-counts", user, compute)
 
 
 def tool_catalogue(*, user: User, limit: int = 100) -> list[dict[str, Any]]:
@@ -173,6 +167,7 @@ def it_overview(*, user: User, today: dt.date) -> Overview:
         "high_total": high_total,
         "high_met": high_met,
         "high_share": high_met / high_total if high_total else None,
+        "as_of": counts.as_of,  # None when the counts are of the registry's latest state
     }
     return Overview(counts=counts, coverage=coverage)
 

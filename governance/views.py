@@ -450,7 +450,11 @@ def compliance(request: HttpRequest) -> HttpResponse:
     sub-units (`?units=with_sub_units`: an agency row includes its bureaus, in tree order)."""
     _require_sees_everything(request)
     rollup = request.GET.get("units") == "with_sub_units"
-    rows = selectors.compliance_by_unit(user=request.user, rollup=rollup)
+    rows = dashboard_selectors.cached_for_everyone(
+        f"compliance-by-unit-{rollup}",
+        request.user,
+        lambda: selectors.compliance_by_unit(user=request.user, rollup=rollup),
+    )
     frameworks = list(Framework.objects.order_by("position", "name").values_list("pk", "name"))
     table: list[dict[str, Any]] = [
         {
@@ -612,7 +616,9 @@ def executive(request: HttpRequest) -> HttpResponse:
         else []
     )
     context = {
-        "alignment": _alignment(projects),
+        "alignment": dashboard_selectors.cached_for_everyone(
+            "executive-alignment", request.user, lambda: _alignment(projects)
+        ),
         "risk_value": _risk_value(portfolio_counts(user=request.user)),
         "trends": _trends(),
         "run": run,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import time
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.db import connection
@@ -28,6 +31,7 @@ from portfolio.models import (
 )
 
 User = AbstractBaseUser | AnonymousUser
+T = TypeVar("T")
 
 
 def project_visibility_q(user: User) -> Q:
@@ -150,6 +154,8 @@ class PortfolioCounts:
     by_tier: dict[str, int]
     by_review: dict[str, int]
     units: tuple[UnitCount, ...]  # most projects first, then by name
+    # When the counts were taken, if they predate the registry's latest change (None: current).
+    as_of: dt.datetime | None = None
 
     def choices(self, field: str, choices: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
         """Every choice listed (zero when absent) with its count and share of the total."""
@@ -180,6 +186,33 @@ def portfolio_cache_key(name: str) -> str:
     """A cache key for `name` at the registry's current stamp (hashed: safe for any backend)."""
     digest = hashlib.sha256("|".join(portfolio_stamp()).encode()).hexdigest()[:32]
     return f"{name}:{digest}"
+
+
+def cached_under_stamp(name: str, compute: Callable[[], T]) -> tuple[T, dt.datetime | None]:
+    """`compute()`'s result for the registry's current state, and when it was computed if it is
+    older than the latest change (None when current).
+
+    Keyed by the registry's stamp, so a change is seen by the next request. Under a steady stream
+    of writes that would recompute on nearly every request, so the freshness is bounded instead of
+    exact: a result computed less than `PORTFOLIO_COUNTS_MAX_AGE` seconds ago (10 by default) is
+    served after a change, dated, and recomputed once it is older (0: recompute after every change).
+    """
+    key = portfolio_cache_key(name)
+    found: tuple[T, float] | None = cache.get(key)
+    if found is not None:
+        return found[0], None
+    max_age = settings.PORTFOLIO_COUNTS_MAX_AGE
+    latest_key = f"{name}:latest"
+    if max_age > 0:
+        latest: tuple[T, float] | None = cache.get(latest_key)
+        if latest is not None and 0 <= time.time() - latest[1] < max_age:
+            return latest[0], dt.datetime.fromtimestamp(latest[1], tz=dt.UTC)
+    value = compute()
+    entry = (value, time.time())
+    cache.set(key, entry, PORTFOLIO_COUNTS_TTL)
+    if max_age > 0:
+        cache.set(latest_key, entry, max_age)
+    return value, None
 
 
 def _compute_portfolio_counts(queryset: QuerySet[Project]) -> PortfolioCounts:
@@ -236,13 +269,13 @@ def _compute_portfolio_counts(queryset: QuerySet[Project]) -> PortfolioCounts:
 def portfolio_counts(*, user: User) -> PortfolioCounts:
     """Counts of the projects the user sees. For those who see everything the counts are the same
     for all of them, so they are cached under the registry's stamp (one cheap query per request,
-    the GROUP BY only after a change); for others they are computed over their visible projects."""
+    the GROUP BY only after a change, at most once per `PORTFOLIO_COUNTS_MAX_AGE` seconds: see
+    `cached_under_stamp`; `as_of` then says when they were taken); for others they are computed
+    over their visible projects."""
     queryset = project_queryset(user=user)
     if not roles.sees_everything(user):
         return _compute_portfolio_counts(queryset)
-    key = portfolio_cache_key("portfolio-counts")
-    found: PortfolioCounts | None = cache.get(key)
-    if found is None:
-        found = _compute_portfolio_counts(queryset)
-        cache.set(key, found, PORTFOLIO_COUNTS_TTL)
-    return found
+    counts, as_of = cached_under_stamp(
+        "portfolio-counts", lambda: _compute_portfolio_counts(queryset)
+    )
+    return counts if as_of is None else replace(counts, as_of=as_of)

@@ -93,6 +93,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if sees_everything:
         counts = selectors.portfolio_counts(user=user)
         context["total"] = counts.total
+        context["counts_as_of"] = counts.as_of
         context["portfolio"] = {
             "by_stage": counts.choices("by_stage", Project.Stage.choices),
             "by_tier": counts.choices("by_tier", TIER_CHOICES),
