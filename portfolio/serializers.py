@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -107,6 +109,85 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance: Project) -> dict[str, Any]:
+        """The same JSON as the declared fields give (tests/portfolio/test_api_representation.py
+        compares them), built without walking DRF's field machinery for every value: a list
+        page of 50 projects costs a fraction of the generic path."""
+        return _project_representation(instance)
+
+
+def _ref(value: Any, names: tuple[str, ...]) -> dict[str, Any] | None:
+    return None if value is None else {name: getattr(value, name) for name in names}
+
+
+def _related(instance: Project, name: str) -> list[Any]:
+    prefetched = getattr(instance, "_prefetched_objects_cache", {})
+    return list(prefetched[name]) if name in prefetched else list(getattr(instance, name).all())
+
+
+def _strings(values: Any) -> list[Any]:
+    return [None if v is None else str(v) for v in values]
+
+
+@cache
+def _project_plan() -> tuple[tuple[str, Callable[[Project], Any]], ...]:
+    """(key, value getter) per output field, in the serializer's order; built once per process
+    from the serializer's own fields so dates, decimals and datetimes keep DRF's formats."""
+    declared = serializers.ModelSerializer.get_fields(ProjectOutputSerializer())
+    unit_names = ("id", "code", "name")
+    user_names = ("id", "username")
+    tool_names = ("id", "name", "vendor", "sanction_status")
+    capability_names = ("id", "name", "slug")
+
+    def plain(name: str) -> Callable[[Project], Any]:
+        return lambda p: getattr(p, name)
+
+    def formatted(name: str, field: serializers.Field) -> Callable[[Project], Any]:
+        convert = field.to_representation
+
+        def get(p: Project) -> Any:
+            value = getattr(p, name)
+            return None if value is None else convert(value)
+
+        return get
+
+    def text(name: str) -> Callable[[Project], Any]:
+        return lambda p: None if (v := getattr(p, name)) is None else str(v)
+
+    special: dict[str, Callable[[Project], Any]] = {
+        "business_unit": lambda p: _ref(p.business_unit, unit_names),
+        "owner": lambda p: _ref(p.owner, user_names),
+        "executive_sponsor": lambda p: _ref(p.executive_sponsor, user_names),
+        "tools": lambda p: [_ref(t, tool_names) for t in _related(p, "tools")],
+        "capabilities": lambda p: [_ref(c, capability_names) for c in _related(p, "capabilities")],
+        "techniques": lambda p: _strings(p.techniques),
+        "demographic_features": lambda p: _strings(p.demographic_features),
+        "extra": lambda p: {str(k): v for k, v in p.extra.items()},
+    }
+    plan = []
+    for name, field in declared.items():
+        if name in special:
+            plan.append((name, special[name]))
+        elif isinstance(
+            field,
+            serializers.DateTimeField | serializers.DateField | serializers.DecimalField,
+        ):
+            plan.append((name, formatted(name, field)))
+        elif isinstance(field, serializers.CharField):  # includes email and choice-less text
+            plan.append((name, text(name)))
+        elif isinstance(
+            field,
+            serializers.IntegerField | serializers.BooleanField | serializers.ChoiceField,
+        ):
+            plan.append((name, plain(name)))
+        else:
+            raise TypeError(f"no lean representation for {name}: {type(field).__name__}")
+    return tuple(plan)
+
+
+def _project_representation(instance: Project) -> dict[str, Any]:
+    return {key: get(instance) for key, get in _project_plan()}
 
 
 class ProjectInputSerializer(serializers.ModelSerializer):
