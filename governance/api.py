@@ -132,6 +132,7 @@ class ReviewPagination(BoundedPageNumberPagination):
     """Review lists count up to the review queue's bound (1,000), not API_MAX_COUNT: counting
     tens of thousands of reviews joined to their projects would cost more than the page."""
 
+    # A factory where DRF declares a class (called alike); BoundedPageNumberPagination does so too.
     def django_paginator_class(self, *args: Any, **kwargs: Any) -> CappedCountPaginator:  # type: ignore[override]
         paginator = CappedCountPaginator(*args, **kwargs)
         paginator.cap = selectors.queue_max_count()

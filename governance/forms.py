@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -68,9 +68,8 @@ class ReviewQueueFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = BusinessUnit.objects.only("pk", "name", "code").order_by(  # type: ignore[attr-defined]
-            "name"
-        )
+        unit = cast("forms.ModelChoiceField[BusinessUnit]", self.fields["unit"])
+        unit.queryset = BusinessUnit.objects.only("pk", "name", "code").order_by("name")
 
 
 def reviewer_queryset() -> QuerySet[Any]:

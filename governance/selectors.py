@@ -165,7 +165,25 @@ def condition_get(*, review: Review, pk: int | str) -> ReviewCondition:
         raise Http404("No such condition.") from exc
 
 
-def _with_last_decision(queryset: QuerySet[Project]) -> QuerySet[Project]:
+class _Decided(TypedDict):
+    last_decided_at: dt.datetime | None
+
+
+class _LastDecision(TypedDict):
+    last_decided_at: dt.datetime
+    last_decided_day: dt.date
+
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    # A project with the time of its last review decision (`_with_last_decision`).
+    DecidedProject = WithAnnotations[Project, _Decided]
+    # A project due for re-review, with its last decision (annotated by `review_queue`).
+    RereviewProject = WithAnnotations[Project, _LastDecision]
+
+
+def _with_last_decision(queryset: QuerySet[Project]) -> QuerySet[DecidedProject]:
     return queryset.annotate(last_decided_at=Max("reviews__decided_at"))
 
 
@@ -178,7 +196,7 @@ def rereview_due_list(*, user: User, now: dt.datetime | None = None) -> QuerySet
                 risk_tier__in=REREVIEW_TIERS, review_status__in=APPROVED_STATUSES
             )
         )
-        .filter(last_decided_at__lt=cutoff)  # type: ignore[misc]
+        .filter(last_decided_at__lt=cutoff)
         .select_related("business_unit")
     )
 
@@ -215,18 +233,6 @@ QUEUE_MAX_COUNT = 1_000
 
 def queue_max_count() -> int:
     return int(getattr(settings, "MAESTRO_QUEUE_MAX_COUNT", QUEUE_MAX_COUNT))
-
-
-class _LastDecision(TypedDict):
-    last_decided_at: dt.datetime
-    last_decided_day: dt.date
-
-
-if TYPE_CHECKING:
-    from django_stubs_ext import WithAnnotations
-
-    # A project due for re-review, with its last decision (annotated by `review_queue`).
-    RereviewProject = WithAnnotations[Project, _LastDecision]
 
 
 class ReviewQueue:

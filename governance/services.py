@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import F, Max
@@ -52,8 +52,15 @@ def _require(condition: bool, message: str) -> None:
         raise PermissionDenied(message)
 
 
-def _user(actor: Actor) -> Any:
-    return actor if actor is not None and actor.is_authenticated else None
+def _user(actor: Actor) -> User | None:
+    return roles.signed_in_user(actor)
+
+
+def _person(actor: Actor) -> AbstractBaseUser | AnonymousUser:
+    """Who takes a workflow step: someone (the permission checks then say whether they may)."""
+    if actor is None:
+        raise PermissionDenied("Only a person takes this step.")
+    return actor
 
 
 def _label(status: str) -> str:
@@ -79,7 +86,7 @@ def risk_assessment_record(
     A tier change on an approved project sends it back to review (changed since approval).
     """
     _require(
-        permissions.can_record_assessment(actor, project),  # type: ignore[arg-type]
+        permissions.can_record_assessment(_person(actor), project),
         "You may assess only projects you can edit.",
     )
     if not isinstance(answers, risk.RiskAnswers):
@@ -157,7 +164,7 @@ def _claim_review(review_id: int, *, from_statuses: Iterable[str], **values: Any
 def review_submit(*, actor: Actor, project: Project, note: str = "") -> Review:
     """Open a new review pass (cycle) for a project; the due date follows its tier."""
     _require(
-        permissions.can_submit(actor, project),  # type: ignore[arg-type]
+        permissions.can_submit(_person(actor), project),
         "Only leads of the project's business unit and the project's owner submit it for review.",
     )
     locked = Project.objects.select_for_update().get(pk=project.pk)
@@ -210,13 +217,13 @@ def review_submit(*, actor: Actor, project: Project, note: str = "") -> Review:
 
 
 def _require_reviewer_for(actor: Actor, review: Review, *, verb: str) -> None:
-    _require(roles.is_reviewer(actor), f"Only reviewers {verb} reviews.")  # type: ignore[arg-type]
+    _require(roles.is_reviewer(_person(actor)), f"Only reviewers {verb} reviews.")
     _require(
-        not permissions.has_conflict(actor, review.project),  # type: ignore[arg-type]
+        not permissions.has_conflict(_person(actor), review.project),
         f"You own or sponsor this project, so you may not {verb} its review.",
     )
     _require(
-        permissions.is_assigned_or_admin(actor, review),  # type: ignore[arg-type]
+        permissions.is_assigned_or_admin(_person(actor), review),
         f"This review is assigned to {review.reviewer}; only they or an admin {verb} it.",
     )
 
@@ -259,10 +266,10 @@ def review_start(*, actor: Actor, review: Review) -> Review:
 
 
 @transaction.atomic
-def review_assign(*, actor: Actor, review: Review, reviewer: AbstractBaseUser) -> Review:
+def review_assign(*, actor: Actor, review: Review, reviewer: User) -> Review:
     """Give an open review to a reviewer who has no conflict of interest on the project."""
     _require(
-        permissions.can_review(actor, review.project),  # type: ignore[arg-type]
+        permissions.can_review(_person(actor), review.project),
         "Only reviewers without a conflict of interest on the project assign its review.",
     )
     if not roles.is_reviewer(reviewer):
@@ -279,7 +286,7 @@ def review_assign(*, actor: Actor, review: Review, reviewer: AbstractBaseUser) -
             {"reviewer": "This reviewer owns or sponsors the project and may not review it."}
         )
     before = locked.reviewer_id
-    locked.reviewer = reviewer  # type: ignore[assignment]
+    locked.reviewer = reviewer
     locked.assigned_at = timezone.now()
     locked.save(update_fields=["reviewer", "assigned_at", "updated_at"])
     audit.record(
@@ -376,7 +383,7 @@ def review_decide(
 @transaction.atomic
 def review_comment_add(*, actor: Actor, review: Review, text: str) -> ReviewComment:
     _require(
-        permissions.can_comment(actor, review.project),  # type: ignore[arg-type]
+        permissions.can_comment(_person(actor), review.project),
         "Only the project team, its owner and sponsor, and reviewers comment on its review.",
     )
     comment = ReviewComment(review=review, author=_user(actor), text=text.strip())
@@ -407,7 +414,7 @@ def condition_mark_met(
     """
     project = condition.review.project
     _require(
-        permissions.can_review(actor, project),  # type: ignore[arg-type]
+        permissions.can_review(_person(actor), project),
         "Only reviewers without a conflict of interest confirm that a condition is met.",
     )
     now = timezone.now()
@@ -482,7 +489,7 @@ def control_status_set(
 ) -> ControlStatus:
     """Say where the project stands on one applicable control, with evidence or a reason."""
     _require(
-        permissions.can_set_control_status(actor, project),  # type: ignore[arg-type]
+        permissions.can_set_control_status(_person(actor), project),
         "You may set control statuses only of projects you can edit.",
     )
     locked = Project.objects.select_for_update().get(pk=project.pk)
@@ -550,7 +557,7 @@ def _catalogue_save(
     action: str,
 ) -> Any:
     _require(
-        permissions.can_manage_catalogue(actor),  # type: ignore[arg-type]
+        permissions.can_manage_catalogue(_person(actor)),
         "Only admins change the frameworks and controls.",
     )
     unknown = set(data) - set(fields)

@@ -69,7 +69,7 @@ def concerned_project_id(target: models.Model) -> int | None:
         return int(target.pk)
     project_id = getattr(target, "project_id", None)
     if project_id is None and getattr(target, "review_id", None) is not None:
-        project_id = getattr(target.review, "project_id", None)  # type: ignore[attr-defined]
+        project_id = getattr(getattr(target, "review", None), "project_id", None)
     return int(project_id) if project_id is not None else None
 
 

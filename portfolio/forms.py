@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from django.db.models import QuerySet
 
 from portfolio import roles
@@ -46,6 +47,7 @@ class CommaSeparatedListField(forms.CharField):
             return ", ".join(str(v) for v in value)
         return value
 
+    # A CharField on the page, a list of strings once parsed (CharField.to_python says str).
     def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
         if isinstance(value, list | tuple):
             items: Iterable[str] = (str(v) for v in value)
@@ -78,20 +80,20 @@ class YesNoUnknownWidget(forms.RadioSelect):
         return [mapping.get(value, "unknown")]
 
 
-class UserChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
-    def label_from_instance(self, obj: Any) -> str:
+class UserChoiceField(forms.ModelChoiceField[AuthUser]):
+    def label_from_instance(self, obj: AuthUser) -> str:
         full = obj.get_full_name() if hasattr(obj, "get_full_name") else ""
         return f"{full} ({obj.get_username()})" if full else obj.get_username()
 
 
-class ToolChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
-    def label_from_instance(self, obj: Any) -> str:
+class ToolChoiceField(forms.ModelMultipleChoiceField[Tool]):
+    def label_from_instance(self, obj: Tool) -> str:
         vendor = f" · {obj.vendor}" if obj.vendor else ""
         return f"{obj.name}{vendor} ({obj.get_sanction_status_display().lower()})"
 
 
-class UnitChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
-    def label_from_instance(self, obj: Any) -> str:
+class UnitChoiceField(forms.ModelChoiceField[BusinessUnit]):
+    def label_from_instance(self, obj: BusinessUnit) -> str:
         return f"{obj.name} ({obj.code})"
 
 
@@ -147,7 +149,7 @@ PROJECT_SECTIONS: tuple[tuple[str, str, str, SectionFields], ...] = (
 )
 
 
-class ProjectForm(forms.ModelForm):  # type: ignore[type-arg]
+class ProjectForm(forms.ModelForm[Project]):
     """Register or edit a project. `version` carries the version the user read (edits only)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)

@@ -421,6 +421,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     milestones = list(events.filter(_milestone_q())[:TIMELINE_LENGTH])[::-1]
     page_events = list(history.object_list)
     lookups = _lookups([*page_events, *milestones])
+    # Display-only attributes the history template reads (not fields of AuditEvent).
     for event in page_events:
         event.rows = _change_rows(event, lookups)  # type: ignore[attr-defined]
         event.label = _action_label(event.action)  # type: ignore[attr-defined]
