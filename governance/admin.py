@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from django import forms
 from django.contrib import admin
 from django.db import models
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from governance import services
@@ -33,7 +34,6 @@ from governance.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from portfolio import roles
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -236,9 +236,20 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
         form: forms.ModelForm[WebhookEndpoint],
         change: bool,
     ) -> None:
-        if not change:
-            obj.created_by = roles.signed_in_user(request.user)
-        super().save_model(request, obj, form, change)
+        """Through the audited service: the form has filled `obj`; the service compares it with
+        the stored endpoint and records what changed (never the secret itself)."""
+        stored = WebhookEndpoint.objects.get(pk=obj.pk) if change else None
+        data = {name: getattr(obj, name) for name in services.WEBHOOK_EDITABLE}
+        saved = services.webhook_endpoint_save(actor=request.user, endpoint=stored, data=data)
+        obj.pk = saved.pk
+        obj.created_by_id = saved.created_by_id
+
+    def delete_model(self, request: HttpRequest, obj: WebhookEndpoint) -> None:
+        services.webhook_endpoint_delete(actor=request.user, endpoint=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            services.webhook_endpoint_delete(actor=request.user, endpoint=endpoint)
 
 
 @admin.register(WebhookDelivery)

@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from governance import notifications
+from governance import notifications, services
 from governance.models import WebhookDelivery, WebhookEndpoint
 from portfolio import roles
 
@@ -78,7 +78,19 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet[WebhookEndpoint]):
         return WebhookEndpoint.objects.order_by("name", "id")
 
     def perform_create(self, serializer: serializers.BaseSerializer[WebhookEndpoint]) -> None:
-        serializer.save(created_by=self.request.user)
+        serializer.instance = services.webhook_endpoint_save(
+            actor=self.request.user, endpoint=None, data=dict(serializer.validated_data)
+        )
+
+    def perform_update(self, serializer: serializers.BaseSerializer[WebhookEndpoint]) -> None:
+        serializer.instance = services.webhook_endpoint_save(
+            actor=self.request.user,
+            endpoint=serializer.instance,
+            data=dict(serializer.validated_data),
+        )
+
+    def perform_destroy(self, instance: WebhookEndpoint) -> None:
+        services.webhook_endpoint_delete(actor=self.request.user, endpoint=instance)
 
     @extend_schema(responses={200: WebhookDeliverySerializer(many=True)})
     @action(detail=True, methods=["get"])

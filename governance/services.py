@@ -26,6 +26,7 @@ from governance.models import (
     ReviewComment,
     ReviewCondition,
     RiskAssessment,
+    WebhookEndpoint,
 )
 from portfolio import audit, roles
 from portfolio.models import Project
@@ -596,3 +597,63 @@ def control_save(*, actor: Actor, control: Control, data: Mapping[str, Any]) -> 
             actor=actor, instance=control, data=data, fields=CONTROL_FIELDS, action="control"
         ),
     )
+
+
+# --- Webhook endpoints (admins) ---------------------------------------------------------------
+
+WEBHOOK_FIELDS = ("name", "url", "events", "active")
+WEBHOOK_EDITABLE = frozenset({*WEBHOOK_FIELDS, "secret"})
+
+
+def _require_admin(actor: Actor) -> None:
+    _require(
+        actor is not None and actor.is_authenticated and roles.is_admin(actor),
+        "Only admins manage webhooks.",
+    )
+
+
+@transaction.atomic
+def webhook_endpoint_save(
+    *, actor: Actor, endpoint: WebhookEndpoint | None, data: Mapping[str, Any]
+) -> WebhookEndpoint:
+    """Create (`endpoint` None or unsaved) or change a webhook endpoint; one audit event
+    (`webhook.created` / `webhook.updated`) with the changed fields. The secret is never written
+    to the audit trail: a new secret shows as changed, nothing more."""
+    _require_admin(actor)
+    unknown = set(data) - WEBHOOK_EDITABLE
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    target = endpoint if endpoint is not None else WebhookEndpoint()
+    creating = target.pk is None
+    before = {} if creating else audit.snapshot(target, WEBHOOK_FIELDS)
+    old_secret = target.secret
+    for name, value in data.items():
+        setattr(target, name, value)
+    if creating:
+        target.created_by = _user(actor)
+    target.full_clean(exclude=["created_by"])
+    target.save()
+    changes = audit.diff(before, audit.snapshot(target, WEBHOOK_FIELDS))
+    if creating or target.secret != old_secret:
+        changes["secret"] = {"before": None if creating else "(set)", "after": "(changed)"}
+    audit.record(
+        actor=actor,
+        action="webhook.created" if creating else "webhook.updated",
+        target=target,
+        changes=changes,
+    )
+    return target
+
+
+@transaction.atomic
+def webhook_endpoint_delete(*, actor: Actor, endpoint: WebhookEndpoint) -> None:
+    """Delete an endpoint with its delivery log; one `webhook.deleted` event keeps what it was."""
+    _require_admin(actor)
+    before = audit.snapshot(endpoint, WEBHOOK_FIELDS)
+    audit.record(
+        actor=actor,
+        action="webhook.deleted",
+        target=endpoint,
+        changes=audit.diff(before, {}),
+    )
+    endpoint.delete()
