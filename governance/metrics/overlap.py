@@ -47,8 +47,10 @@ from governance.metrics.text import (
     NeighbourParams,
     TextModel,
     TextParams,
+    descending_within,
     l2_normalise,
     normalise,
+    rank_within,
     rowwise_dot,
     slug,
     top_k_neighbours,
@@ -589,10 +591,9 @@ def _top_entries(
         if exclude is not None:
             keep &= ~exclude[product.indices]
         pair, columns, values = pair[keep], product.indices[keep], product.data[keep]
-        order = np.lexsort((-values, pair))
+        order = descending_within(pair, values)
         pair, columns, values = pair[order], columns[order], values[order]
-        first = np.searchsorted(pair, pair, side="left")
-        keep = (np.arange(pair.size) - first) < limit
+        keep = rank_within(pair) < limit
         pair, columns, values = pair[keep], columns[keep], values[keep]
         counts = np.bincount(pair, minlength=stop - start)
         bounds.extend((np.cumsum(counts) + bounds[-1]).tolist())
@@ -679,12 +680,22 @@ def _best_per_project(
     ends = np.concatenate([rows[idx], cols[idx]])
     others = np.concatenate([cols[idx], rows[idx]])
     pair = np.concatenate([idx, idx])
-    order = np.lexsort((others, -score[pair], ends))
-    ends_sorted = ends[order]
-    first = np.searchsorted(ends_sorted, ends_sorted, side="left")
-    best = order[(np.arange(order.size) - first) < limit]
+    order = _by_end_best_first(ends, score[pair], others)
+    best = order[rank_within(ends[order]) < limit]
     keep[pair[best]] = True
     return keep
+
+
+def _by_end_best_first(ends: IntArray, score: FloatArray, others: IntArray) -> IntArray:
+    """The order of `np.lexsort((others, -score, ends))`, by two stable sorts of integer keys
+    (the scores replaced by their rank) when the ends fit in 32 bits."""
+    if ends.size == 0 or int(ends.min()) < 0 or int(ends.max()) >= 2**32 or np.isnan(score).any():
+        return np.lexsort((others, -score, ends))
+    distinct, rank = np.unique(score, return_inverse=True)
+    descending = (distinct.size - 1 - rank.ravel()).astype(np.uint64)
+    by_other = np.argsort(others, kind="stable")
+    key = (ends.astype(np.uint64) << np.uint64(32)) | descending
+    return by_other[np.argsort(key[by_other], kind="stable")]
 
 
 def _hygiene(

@@ -845,15 +845,45 @@ def rowwise_dot(
     return out
 
 
+def descending_within(groups: IntArray, values: npt.NDArray[Any]) -> IntArray:
+    """The order of `np.lexsort((-values, groups))`: groups ascending, values descending
+    within a group, ties in input order.
+
+    Non-negative float32 values and groups below 2**32 are sorted as one 64-bit key (the
+    group, then the value's bits inverted), several times faster than `lexsort`."""
+    if (
+        values.dtype == np.float32
+        and values.size
+        and groups.size == values.size
+        and int(groups.min()) >= 0
+        and int(groups.max()) < 2**32
+        and float(values.min()) >= 0.0  # False for NaN
+    ):
+        bits = (values + np.float32(0.0)).view(np.uint32)  # -0.0 becomes 0.0
+        key = (groups.astype(np.uint64) << np.uint64(32)) | (~bits).astype(np.uint64)
+        return np.argsort(key, kind="stable")
+    return np.lexsort((-values, groups))
+
+
+def rank_within(groups: IntArray) -> IntArray:
+    """For sorted `groups`, each element's position inside its group (0 for the first); the
+    same as `arange(n) - searchsorted(groups, groups)`, in linear time."""
+    n = groups.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], groups[1:] != groups[:-1])))
+    first = np.repeat(starts, np.diff(np.append(starts, n)))
+    return np.arange(n, dtype=np.int64) - first
+
+
 def _top_per_row(
     rows: IntArray, cols: IntArray, scores: FloatArray, k: int
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Keep the k best (score desc, then smaller column) of each row; rows come out ascending."""
     # Stable: ties keep the input order, which is by column within a row.
-    order = np.lexsort((-scores, rows))
+    order = descending_within(rows, scores)
     rows, cols, scores = rows[order], cols[order], scores[order]
-    first = np.searchsorted(rows, rows, side="left")
-    keep = (np.arange(rows.size) - first) < k
+    keep = rank_within(rows) < k
     return rows[keep], cols[keep], scores[keep]
 
 
@@ -870,7 +900,7 @@ def _keep_top_terms(matrix: sp.csr_matrix, m: int) -> sp.csr_matrix:
     n = matrix.shape[0]
     lengths = np.diff(matrix.indptr)
     rows = np.repeat(np.arange(n), lengths)
-    order = np.lexsort((-matrix.data, rows))
+    order = descending_within(rows, matrix.data)
     rank = np.empty(order.size, dtype=np.int64)
     rank[order] = np.arange(order.size) - np.repeat(matrix.indptr[:-1], lengths)
     data = np.where(rank < m, matrix.data, 0).astype(np.float32)
@@ -885,7 +915,7 @@ def _keep_top_postings(matrix: sp.csr_matrix, length: int) -> sp.csr_matrix:
     csc.sort_indices()
     lengths = np.diff(csc.indptr)
     cols = np.repeat(np.arange(csc.shape[1]), lengths)
-    order = np.lexsort((-csc.data, cols))
+    order = descending_within(cols, csc.data)
     rank = np.empty(order.size, dtype=np.int64)
     rank[order] = np.arange(order.size) - np.repeat(csc.indptr[:-1], lengths)
     data = np.where(rank < length, csc.data, 0).astype(np.float32)
@@ -941,17 +971,19 @@ def top_k_neighbours(
     for start in range(0, n, params.chunk_rows):
         stop = min(n, start + params.chunk_rows)
         product = (query[start:stop] @ index).tocsr()
-        indptr, indices, data = product.indptr, product.indices, product.data
-        for r in range(stop - start):
-            a, b = indptr[r], indptr[r + 1]
-            if a == b:
-                continue
-            cols = indices[a:b]
-            if b - a > wanted + 1:
-                cols = cols[np.argpartition(-data[a:b], wanted)[: wanted + 1]]
-            cols = cols[cols != start + r].astype(np.int64)
-            cand_rows.append(np.full(cols.size, start + r, dtype=np.int64))
-            cand_cols.append(cols)
+        indptr, indices, negated = product.indptr, product.indices, -product.data
+        lengths = np.diff(indptr)
+        # A row's entries are all kept when they are few, else its `wanted` + 1 best.
+        keep = np.repeat(lengths <= wanted + 1, lengths)
+        bounds = indptr.tolist()
+        for r in np.flatnonzero(lengths > wanted + 1).tolist():
+            a = bounds[r]
+            keep[a + np.argpartition(negated[a : bounds[r + 1]], wanted)[: wanted + 1]] = True
+        rows = np.repeat(np.arange(start, stop, dtype=np.int64), lengths)[keep]
+        cols = indices[keep].astype(np.int64)
+        others = cols != rows
+        cand_rows.append(rows[others])
+        cand_cols.append(cols[others])
     if not cand_rows:
         return empty_i, empty_i.copy(), np.zeros(0, dtype=np.float32)
     rows, cols = _unique_pairs(np.concatenate(cand_rows), np.concatenate(cand_cols), n)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from governance.metrics import OverlapParams, find_overlaps
-from governance.metrics.overlap import ProjectProfiles, combine
+from governance.metrics.overlap import ProjectProfiles, _by_end_best_first, combine
 from tests.governance.metrics.factories import LEGAL_A, LEGAL_B, TRANSCRIPTION, WEATHER, project
 from tests.governance.metrics.strategies import projects
 
@@ -179,3 +179,22 @@ def test_evidence_is_symmetric(portfolio):
     dense = profiles.score_matrix(np.arange(n, dtype=np.int64))
     assert dense == pytest.approx(dense.T, abs=1e-9)
     assert dense[rows, cols] == pytest.approx(forward.score, abs=1e-5)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=4),
+            st.sampled_from((0.0, 0.2, 0.2000000001, 0.7, 1.0)),
+            st.integers(min_value=0, max_value=4),
+        ),
+        max_size=40,
+    )
+)
+def test_best_first_order_is_the_lexsort_order(entries):
+    ends = np.asarray([e for e, _, _ in entries], dtype=np.int64)
+    score = np.asarray([s for _, s, _ in entries], dtype=np.float64)
+    others = np.asarray([o for _, _, o in entries], dtype=np.int64)
+    expected = np.lexsort((others, -score, ends))
+    assert _by_end_best_first(ends, score, others).tolist() == expected.tolist()

@@ -20,8 +20,10 @@ from governance.metrics.text import (
     NeighbourParams,
     TextModel,
     TextParams,
+    descending_within,
     fold,
     normalise,
+    rank_within,
     top_k_neighbours,
 )
 
@@ -213,3 +215,25 @@ def test_fit_rows_are_the_rows_of_each_document_alone(fields, counted):
         fields_named = [lexicon.tools_in(f) for f in (document.name, document.problem)]
         fields_named += [lexicon.tools_in(f) for f in (document.benefits, document.outputs)]
         assert named == frozenset().union(*fields_named)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=5),
+            st.sampled_from((0.0, -0.0, 0.25, 0.5, 0.5000001, 1.0, 3e-39)),
+        ),
+        max_size=40,
+    )
+)
+def test_descending_within_is_the_lexsort_order(entries):
+    groups = np.asarray([g for g, _ in entries], dtype=np.int64)
+    values = np.asarray([v for _, v in entries], dtype=np.float32)
+    expected = np.lexsort((-values, groups))
+    assert descending_within(groups, values).tolist() == expected.tolist()
+    # and the rank inside each group counts the group's earlier elements
+    ranks = rank_within(groups[expected])
+    assert ranks.tolist() == [
+        int(np.sum(groups[expected][:i] == g)) for i, g in enumerate(groups[expected])
+    ]
