@@ -8,8 +8,7 @@ off), no Celery broker (the tasks the writes enqueue run in-process after commit
 mode; with `--broker redis://…` they are published to that Redis instead and nobody consumes them:
 the queue is left for you to purge). The client: `loadclient.py` (open loop, 32 threads over
 `http.client`, in this process), signed in through the API token endpoint (reviewer, member, lead)
-and the login form (reviewer, executive). The mix and why the overlap explorer is not in it: see
-loadclient.py.
+and the login form (reviewer, executive). The mix and its pages: see loadclient.py.
 
 Phases: a 12 s warm-up at 5 requests/s (each worker loads the similarity index, about 5 s, and
 fills its caches); the service demand: 20 requests of each kind one at a time, with the CPU the
