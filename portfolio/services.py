@@ -9,8 +9,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import models, router, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
@@ -125,6 +125,37 @@ def _apply_project_data(project: Project, data: Mapping[str, Any]) -> None:
     project.refresh_search_text()
 
 
+def _clean_project(project: Project) -> None:
+    """`full_clean()` with the same errors, minus the round trips of the check constraints.
+
+    Django validates every model constraint with its own query in its own savepoint (three
+    statements each). Each of the project's check constraints restates a field rule that
+    `clean_fields` already applies in Python (non-negative amounts, a name, a known stage) or
+    a value only the services set (the version), and a field that fails its rule is left out of
+    the constraint checks anyway; so only the unique constraints, which need the table, are
+    validated here. The database still enforces every constraint.
+    """
+    errors: dict[str, Any] = {}
+    try:
+        project.full_clean(validate_constraints=False)
+    except ValidationError as exc:
+        errors = exc.update_error_dict(errors)
+    exclude = {name for name in errors if name != NON_FIELD_ERRORS}
+    using = router.db_for_write(Project, instance=project)
+    for constraint in Project._meta.constraints:
+        if not isinstance(constraint, models.UniqueConstraint):
+            continue
+        try:
+            constraint.validate(Project, project, exclude=exclude, using=using)
+        except ValidationError as exc:  # as Model.validate_constraints files them
+            if getattr(exc, "code", None) == "unique" and len(constraint.fields) == 1:
+                errors.setdefault(constraint.fields[0], []).append(exc)
+            else:
+                errors = exc.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+
+
 def _set_m2m(project: Project, data: Mapping[str, Any]) -> None:
     for name in PROJECT_M2M_FIELDS:
         if name in data:
@@ -144,7 +175,7 @@ def project_register(
         roles.can_edit_in_unit(actor, project.business_unit_id),  # type: ignore[arg-type]
         "You may register projects only for your own business units.",
     )
-    project.full_clean()
+    _clean_project(project)
     project.save()
     _set_m2m(project, data)
     audit.record(
@@ -191,7 +222,7 @@ def project_update(
     locked = _lock_for_write(project_id=project.pk, expected_version=expected_version)
     before = audit.snapshot(locked, PROJECT_AUDITED_FIELDS)
     _apply_project_data(locked, data)
-    locked.full_clean()
+    _clean_project(locked)
     locked.save()
     _set_m2m(locked, data)
     changes = audit.diff(before, audit.snapshot(locked, PROJECT_AUDITED_FIELDS))

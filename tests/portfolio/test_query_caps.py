@@ -125,10 +125,10 @@ def test_patch_with_if_match(api_client, member, unit, other_unit):
         )
 
     small, large = small_then_large(unit, other_unit, measure)
-    # About 40 of them, constant: the version claim, the model's full_clean (every check and
-    # unique constraint is its own query in its own savepoint: 3 statements each), the audit
-    # event, the outbox row and the fresh read of the answer.
-    assert large <= small and large <= 45, (small, large)
+    # About 25 of them, constant: the version claim, the validation (each unique constraint is
+    # its own query in its own savepoint: 3 statements each; check constraints are left to the
+    # database, services._clean_project), the audit event, the outbox row and the fresh read.
+    assert large <= small and large <= 30, (small, large)
 
 
 def test_create(api_client, lead, unit, other_unit):
@@ -147,7 +147,7 @@ def test_create(api_client, lead, unit, other_unit):
         return count(lambda: api_client.post(LIST, body, format="json"), 201)
 
     small, large = small_then_large(unit, other_unit, measure)
-    assert large <= small and large <= 43, (small, large)  # full_clean: see test_patch_…
+    assert large <= small and large <= 28, (small, large)  # validation: see test_patch_…
 
 
 PAGES = [
