@@ -835,14 +835,33 @@ def l2_normalise(matrix: sp.csr_matrix) -> sp.csr_matrix:
 def rowwise_dot(
     left: sp.csr_matrix, right: sp.csr_matrix, rows: IntArray, cols: IntArray
 ) -> FloatArray:
-    """left[rows[i]] · right[cols[i]] for every i, in bounded memory."""
-    out = np.empty(len(rows), dtype=np.float32)
+    """left[rows[i]] · right[cols[i]] for every i, in bounded memory.
+
+    Only pairs of two non-empty rows are multiplied (the others are 0); when no row holds more
+    than one entry (a topic), a pair's product is that of the entries in the same column."""
+    out = np.zeros(len(rows), dtype=np.float32)
+    left_sizes, right_sizes = np.diff(left.indptr), np.diff(right.indptr)
+    both = np.flatnonzero((left_sizes[rows] > 0) & (right_sizes[cols] > 0))
+    if both.size == 0:
+        return out
+    if int(left_sizes.max()) == 1 and int(right_sizes.max()) == 1:
+        a, b = rows[both], cols[both]
+        left_at, right_at = left.indptr[a], right.indptr[b]
+        same = left.indices[left_at] == right.indices[right_at]
+        out[both[same]] = left.data[left_at[same]] * right.data[right_at[same]]
+        return out
+    if both.size < len(rows):
+        rows, cols = rows[both], cols[both]
+    dots = np.empty(len(rows), dtype=np.float32)
     step = 200_000
     for start in range(0, len(rows), step):
         stop = start + step
         product = left[rows[start:stop]].multiply(right[cols[start:stop]])
-        out[start:stop] = np.asarray(product.sum(axis=1), dtype=np.float32).ravel()
-    return out
+        dots[start:stop] = np.asarray(product.sum(axis=1), dtype=np.float32).ravel()
+    if both.size < out.size:
+        out[both] = dots
+        return out
+    return dots
 
 
 def descending_within(groups: IntArray, values: npt.NDArray[Any]) -> IntArray:

@@ -24,6 +24,7 @@ from governance.metrics.text import (
     fold,
     normalise,
     rank_within,
+    rowwise_dot,
     top_k_neighbours,
 )
 
@@ -237,3 +238,21 @@ def test_descending_within_is_the_lexsort_order(entries):
     assert ranks.tolist() == [
         int(np.sum(groups[expected][:i] == g)) for i, g in enumerate(groups[expected])
     ]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=0, max_value=10_000), st.sampled_from((0.1, 0.4, 1.0)))
+def test_rowwise_dot_is_the_dot_of_each_pair(seed, density):
+    # given sparse rows, many of them empty or with a single entry
+    rng = np.random.default_rng(seed)
+    matrix = sp.random(30, 6, density=density / 3, format="csr", dtype=np.float32, rng=rng)
+    single = sp.csr_matrix(
+        (np.ones(20, dtype=np.float32), rng.integers(0, 3, 20), np.r_[0, np.arange(21)]),
+        shape=(21, 3),
+    )
+    for m in (matrix, single):
+        rows = rng.integers(0, m.shape[0], 50)
+        cols = rng.integers(0, m.shape[0], 50)
+        dense = m.toarray()
+        expected = np.einsum("ij,ij->i", dense[rows], dense[cols])
+        assert rowwise_dot(m, m, rows, cols) == pytest.approx(expected, abs=1e-6)
