@@ -39,6 +39,7 @@ many were aborted), the browser's fetch time and the server-side time of the sim
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import random
@@ -333,6 +334,7 @@ def main() -> int:
 
     access_log = harness.OUT_DIR / f"panel-access-{os.getpid()}.log"
     access_log.unlink(missing_ok=True)
+    atexit.register(access_log.unlink, missing_ok=True)  # also when the script fails
     # The settings file's access log, with the request's time in the worker (microseconds).
     os.environ["GUNICORN_ACCESS_LOG"] = str(access_log)
     os.environ["GUNICORN_CMD_ARGS"] = "--access-logformat '%(m)s %(U)s %(s)s %(D)s'"
@@ -398,7 +400,6 @@ def main() -> int:
             browser.close()
         time.sleep(0.5)  # the last access-log lines
         server_ms = server_times(access_log, skip)
-    access_log.unlink(missing_ok=True)
 
     updates = [sample.update_ms for sample in samples]
     frames = [sample.frame_ms for sample in samples]
