@@ -705,6 +705,14 @@ class TextModel:
         return matrix
 
 
+class _Ids(dict[str, int]):
+    """Ids in order of first sight: a missing key gets the next one."""
+
+    def __missing__(self, key: str) -> int:
+        value = self[key] = len(self)
+        return value
+
+
 class _Batch(NamedTuple):
     """The terms and phrases of a batch of documents, as ids in order of first sight."""
 
@@ -721,8 +729,7 @@ def _analyse_batch(analyzer: Analyzer, documents: Sequence[Document], params: Te
     """Every field of every document analysed (each distinct text once, see `Analyzer.field`),
     as (document, term id, field-weighted count) and (document, phrase id) entries; a term
     counted in two fields of a document has two entries."""
-    term_id: dict[str, int] = {}
-    phrase_id: dict[str, int] = {}
+    term_id, phrase_id = _Ids(), _Ids()
     cache: dict[str, tuple[IntArray, npt.NDArray[np.float64], IntArray]] = {}
     term_parts: list[IntArray] = []
     count_parts: list[npt.NDArray[np.float64]] = []
@@ -741,21 +748,13 @@ def _analyse_batch(analyzer: Analyzer, documents: Sequence[Document], params: Te
                 continue
             entry = cache.get(text)
             if entry is None:
-                counted, phrases = analyzer.field(text)
+                words = analyzer.words(text)
+                counted = Counter(filter(None, words))
+                phrases = {f"{a} {b}" for a, b in pairwise(words) if a and b and a != b}
                 entry = (
-                    np.fromiter(
-                        (term_id.setdefault(t, len(term_id)) for t, _ in counted),
-                        dtype=np.int64,
-                        count=len(counted),
-                    ),
-                    np.fromiter((c for _, c in counted), dtype=np.float64, count=len(counted)),
-                    np.fromiter(
-                        (phrase_id.setdefault(p, len(phrase_id)) for p in phrases),
-                        dtype=np.int64,
-                        count=len(phrases),
-                    )
-                    if phrases
-                    else empty,
+                    np.fromiter(map(term_id.__getitem__, counted), np.int64, len(counted)),
+                    np.fromiter(counted.values(), np.float64, len(counted)),
+                    np.fromiter(map(phrase_id.__getitem__, phrases), np.int64, len(phrases)),
                 )
                 if analyzer.words_counted:
                     cache[text] = entry
