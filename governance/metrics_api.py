@@ -257,6 +257,17 @@ class _IndexCache:
 
 
 INDEX_CACHE = _IndexCache()
+# What a result shows (ProjectBriefSerializer): not the projects' long texts.
+SIMILAR_PROJECT_FIELDS = (
+    "id",
+    "name",
+    "stage",
+    "review_status",
+    "risk_tier",
+    "business_unit__id",
+    "business_unit__code",
+    "business_unit__name",
+)
 
 
 def similar_projects(*, user: Any, data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -285,7 +296,10 @@ def similar_projects(*, user: Any, data: dict[str, Any]) -> list[dict[str, Any]]
     ids = [r.project_id for r in found if r.project_id != excluded]
     visible = {
         p.pk: p
-        for p in project_queryset(user=user).filter(pk__in=ids).select_related("business_unit")
+        for p in project_queryset(user=user)
+        .filter(pk__in=ids)
+        .select_related("business_unit")
+        .only(*SIMILAR_PROJECT_FIELDS)
     }
     results = []
     for r in found:

@@ -122,7 +122,12 @@ class ProjectViewSet(
         include_archived = self.action not in {"list", "export"} or (
             self.request.query_params.get("archived") == "true"
         )
-        queryset = selectors.project_list(user=self.request.user, include_archived=include_archived)
+        queryset = selectors.project_list(
+            user=self.request.user,
+            include_archived=include_archived,
+            # Read by the serializer only: the export and the writes keep the related managers.
+            relations_as_lists=self.action in {"list", "retrieve"},
+        )
         if (
             self.action in {"list", "export"}
             and self.request.query_params.get("archived") == "true"
@@ -147,7 +152,9 @@ class ProjectViewSet(
         return response
 
     def _respond(self, project: Project, code: int = status.HTTP_200_OK) -> Response:
-        fresh = selectors.project_get(user=self.request.user, pk=project.pk)
+        fresh = selectors.project_get(
+            user=self.request.user, pk=project.pk, relations_as_lists=True
+        )
         response = Response(ProjectOutputSerializer(fresh).data, status=code)
         response["ETag"] = etag(fresh)
         return response

@@ -53,24 +53,41 @@ def project_queryset(*, user: User, include_archived: bool = False) -> QuerySet[
     return queryset
 
 
-def project_list(*, user: User, include_archived: bool = False) -> QuerySet[Project]:
-    """Visible projects with what lists and exports show, in a constant number of queries."""
+def project_list(
+    *, user: User, include_archived: bool = False, relations_as_lists: bool = False
+) -> QuerySet[Project]:
+    """Visible projects with what lists and exports show, in a constant number of queries.
+
+    With `relations_as_lists`, tools and capabilities come as plain lists in `listed_tools` and
+    `listed_capabilities` (what the API's serializer reads) instead of behind `tools.all()`:
+    Django builds one queryset per project and relation for the latter, a tenth of an API list
+    page's time."""
     return (
         project_queryset(user=user, include_archived=include_archived)
         .select_related("business_unit", "business_unit__parent", "owner", "executive_sponsor")
         .prefetch_related(
             Prefetch(
-                "tools", queryset=Tool.objects.only("id", "name", "vendor", "sanction_status")
+                "tools",
+                queryset=Tool.objects.only("id", "name", "vendor", "sanction_status"),
+                to_attr="listed_tools" if relations_as_lists else None,
             ),
-            Prefetch("capabilities", queryset=Capability.objects.only("id", "name", "slug")),
+            Prefetch(
+                "capabilities",
+                queryset=Capability.objects.only("id", "name", "slug"),
+                to_attr="listed_capabilities" if relations_as_lists else None,
+            ),
         )
     )
 
 
-def project_get(*, user: User, pk: int | str, include_archived: bool = True) -> Project:
+def project_get(
+    *, user: User, pk: int | str, include_archived: bool = True, relations_as_lists: bool = False
+) -> Project:
     """One visible project, or Http404 whether it is missing or hidden."""
     try:
-        return project_list(user=user, include_archived=include_archived).get(pk=pk)
+        return project_list(
+            user=user, include_archived=include_archived, relations_as_lists=relations_as_lists
+        ).get(pk=pk)
     except (Project.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("No such project.") from exc
 

@@ -122,6 +122,9 @@ def _ref(value: Any, names: tuple[str, ...]) -> dict[str, Any] | None:
 
 
 def _related(instance: Project, name: str) -> list[Any]:
+    listed = instance.__dict__.get(f"listed_{name}")  # selectors.project_list(relations_as_lists)
+    if listed is not None:
+        return list(listed)
     prefetched = getattr(instance, "_prefetched_objects_cache", {})
     return list(prefetched[name]) if name in prefetched else list(getattr(instance, name).all())
 

@@ -58,6 +58,8 @@ def test_lean_json_is_the_declared_fields_json_for_a_full_and_a_bare_project(rev
         assert list(lean) == list(generic)  # same key order in the JSON
         unfetched = Project.objects.get(pk=project.pk)  # relations not prefetched
         assert dict(ProjectOutputSerializer(unfetched).data) == _generic(unfetched)
+        as_lists = selectors.project_get(user=reviewer, pk=project.pk, relations_as_lists=True)
+        assert dict(ProjectOutputSerializer(as_lists).data) == generic
 
 
 def test_list_and_detail_answer_the_lean_json(api_client, reviewer, unit):
