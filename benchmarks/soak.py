@@ -2,7 +2,7 @@
 (2 sync workers, loopback), watching each worker's memory. Run by `make chaos`; not part of
 `make bench` (its name does not start with bench_).
 
-    .venv/bin/python benchmarks/soak.py                        # 10 min, 10 req/s, 100k projects
+    .venv/bin/python benchmarks/soak.py                        # 10 min, 25 req/s, 100k projects
     .venv/bin/python benchmarks/soak.py --minutes 2 --size 10000
     .venv/bin/python benchmarks/soak.py --database-url postgres://postgres@127.0.0.1:5432/copy
 
@@ -12,10 +12,11 @@ Without `--database-url` it creates the PostgreSQL database `maestro_soak` (on t
 With `--database-url` it uses that database as it is if it already holds the portfolio (the run
 adds projects and edits some: use a copy).
 
-The default rate, 10 requests/s, is about a third of what 2 idle cores can serve of this mix (the
-service demand measured by bench_load.py is about 68 ms of server CPU per request at 100k); on a
-busy machine choose a rate the set-up sustains (bench_load.py's `load_capacity`), or the run
-measures a growing queue instead of the server.
+The default rate, 25 requests/s, is about half of what 2 cores shared with other work served of
+this mix (bench_load.py's `load_capacity`: 46–76 requests/s at 100k; the server spends ~17 ms of
+CPU per request plus periodic recounts, docs/reliability.md "Load and soak"); on a busier
+machine choose a rate the set-up sustains, or the run measures a growing queue instead of the
+server.
 
 Every 10 s it samples the RSS of each gunicorn worker. Memory is **flat** when, after the warm-up
 (the first 2 minutes, or the first fifth of a shorter run: each worker loads the similarity index
@@ -49,7 +50,7 @@ def _database(args: argparse.Namespace) -> tuple[str, object | None]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--rate", type=float, default=10.0, help="requests per second")
+    parser.add_argument("--rate", type=float, default=25.0, help="requests per second")
     parser.add_argument("--size", type=int, default=100_000, help="projects when filling")
     parser.add_argument("--database-url", default="", help="an existing database to use")
     parser.add_argument("--threads", type=int, default=16)
