@@ -146,7 +146,9 @@ def _project_plan() -> tuple[tuple[str, Callable[[Project], Any]], ...]:
     def plain(name: str) -> Callable[[Project], Any]:
         return lambda p: getattr(p, name)
 
-    def formatted(name: str, field: serializers.Field) -> Callable[[Project], Any]:
+    def formatted(
+        name: str, field: serializers.Field[Any, Any, Any, Any]
+    ) -> Callable[[Project], Any]:
         convert = field.to_representation
 
         def get(p: Project) -> Any:
