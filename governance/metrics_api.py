@@ -241,10 +241,13 @@ class _IndexCache:
                 "pk", "updated_at"
             )
         )
+        # Also what changed a little before the build: a write that committed after the run
+        # read the projects carries an `updated_at` from before `built_through` and is not in the
+        # stored index (re-adding a project the index holds replaces it: harmless).
         fresh = [
             pk
             for pk, at in changed.items()
-            if at > self.built_through and self.applied.get(pk) != at
+            if at > self.built_through - _TOP_UP_OVERLAP and self.applied.get(pk) != at
         ]
         if fresh:
             added, _ = metrics_selectors.project_facts(active.filter(pk__in=fresh), scope)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.utils import timezone
 
@@ -115,6 +117,22 @@ def test_similar_finds_a_project_created_after_the_index(api_client, member, uni
     assert late.pk in ids(response)[:2]
     again = similar(api_client, member, name="Hearing transcription", exclude_project=late.pk)
     assert late.pk not in ids(again) and world["mine"].pk in ids(again)
+
+
+def test_similar_finds_a_write_that_committed_after_the_run_read_the_projects(
+    api_client, member, unit, world, settings
+):
+    """A project saved just before the run read the portfolio but committed after it: its
+    `updated_at` is older than the stored index's `built_through`, yet it is not in the index."""
+    settings.SIMILAR_INDEX_MAX_AGE = 0
+    run = metrics_services.metrics_compute()
+    built = run.index.built_through
+    late = ProjectFactory(name="Tribunal audio minutes", business_unit=unit, **TRANSCRIBE)
+    Project.objects.filter(pk=late.pk).update(updated_at=built - dt.timedelta(seconds=2))
+
+    response = similar(api_client, member, name="Tribunal audio minutes")
+
+    assert late.pk in ids(response)[:2]
 
 
 def test_similar_without_any_index_builds_one(api_client, member, world):
