@@ -8,6 +8,7 @@ import django_filters
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connections
 from django.db.models import Q, QuerySet
+from rest_framework.filters import OrderingFilter
 
 from portfolio import roles
 from portfolio.models import AuditEvent, BusinessUnit, GoalAlignment, Project, Tool
@@ -223,3 +224,18 @@ class GoalAlignmentFilterSet(django_filters.FilterSet):
     class Meta:
         model = GoalAlignment
         fields: list[str] = []
+
+
+class StableOrderingFilter(OrderingFilter):
+    """DRF's ordering, always ended by the primary key: rows with equal values (two projects of
+    one unit ordered by `business_unit__name`, equal costs) keep one order, so that paging
+    through them never shows a row twice or skips one."""
+
+    def get_ordering(self, request: Any, queryset: QuerySet[Any], view: Any) -> list[str] | None:
+        ordering = super().get_ordering(request, queryset, view)
+        if not ordering:
+            return ordering
+        terms = [str(term).lstrip("-") for term in ordering]
+        if "id" in terms or "pk" in terms:
+            return list(ordering)
+        return [*ordering, "-id" if str(ordering[-1]).startswith("-") else "id"]

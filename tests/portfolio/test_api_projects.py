@@ -383,6 +383,22 @@ def test_ordering_and_bounded_pagination(api_client, reviewer, unit):
     assert api_client.get(LIST, {"page": 99}).status_code == 404
 
 
+@pytest.mark.parametrize("ordering", ["business_unit__name", "-annual_cost", "stage"])
+def test_paging_through_equal_values_shows_every_project_once(api_client, reviewer, unit, ordering):
+    made = {
+        ProjectFactory(business_unit=unit, annual_cost=1000, stage="pilot").pk for _ in range(9)
+    }
+    api_client.force_authenticate(reviewer)
+    seen: list[int] = []
+    for page in range(1, 6):
+        response = api_client.get(LIST, {"ordering": ordering, "page_size": 2, "page": page})
+        assert response.status_code == 200
+        seen += [row["id"] for row in response.json()["results"]]
+    assert sorted(seen) == sorted(made)  # none twice, none skipped
+    ties = seen if not ordering.startswith("-") else seen[::-1]
+    assert ties == sorted(seen)  # equal values: ordered by id, in the ordering's direction
+
+
 def test_list_query_count_does_not_grow_with_page_size(api_client, member, unit):
     tools = [ToolFactory() for _ in range(3)]
     for i in range(30):

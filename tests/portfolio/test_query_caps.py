@@ -101,10 +101,19 @@ def test_similar_check(api_client, member, unit, other_unit):
 
     def measure(_: list[Project]) -> int:
         body = {"name": "Letter triage", "problem": "Caseworkers read scanned letters"}
-        with CaptureQueriesContext(connection) as queries:
-            response = api_client.post("/api/v1/projects/similar/", body, format="json")
-        assert response.status_code == 200 and response.json()["results"]
-        return len(queries.captured_queries)
+
+        def check() -> int:
+            with CaptureQueriesContext(connection) as queries:
+                response = api_client.post("/api/v1/projects/similar/", body, format="json")
+            assert response.status_code == 200 and response.json()["results"]
+            return len(queries.captured_queries)
+
+        # The first check after a metrics run loads the new index and re-adds what changed in
+        # the minute before it was built (a write may have committed after the run read it):
+        # a few queries once per index and process. The checks after it are the steady state.
+        first, steady = check(), check()
+        assert first <= steady + 8, (first, steady)
+        return steady
 
     small, large = small_then_large(unit, other_unit, measure)
     assert large <= small + 1 and large <= 8, (small, large)
