@@ -6,8 +6,7 @@ import re
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -66,25 +65,6 @@ def etag(project: Project) -> str:
     return f'"{project.version}"'
 
 
-# A full-text search matching at most this many projects is sorted after the match.
-SEARCH_SORT_AFTER_MATCH = 5_000
-
-
-def _sorted_after_match(queryset: QuerySet[Project]) -> QuerySet[Project]:
-    """The same order, in terms no index provides, so that PostgreSQL finds the matches first
-    (GIN index) and sorts them, instead of walking the name index and parsing every project's
-    text on the way until a page of matches is found (~0.3 s for a word in 1 % of 100,000
-    projects, ~6 ms this way). `COALESCE(x, x)` is `x`, NULL included."""
-    terms = []
-    for term in queryset.query.order_by:
-        if not isinstance(term, str):
-            return queryset
-        field = term.lstrip("-")
-        expression = Coalesce(F(field), F(field))
-        terms.append(expression.desc() if term.startswith("-") else expression.asc())
-    return queryset.order_by(*terms)
-
-
 class CSVRenderer(renderers.BaseRenderer):
     media_type = "text/csv"
     format = "csv"
@@ -141,8 +121,8 @@ class ProjectViewSet(
         searching = self.action == "list" and bool(self.request.query_params.get("q", "").strip())
         paginator = self.paginator
         if searching and paginator is not None and connection.vendor == "postgresql":
-            paginator.few_rows = SEARCH_SORT_AFTER_MATCH  # type: ignore[attr-defined]
-            paginator.few_rows_ordering = _sorted_after_match  # type: ignore[attr-defined]
+            paginator.few_rows = selectors.SEARCH_SORT_AFTER_MATCH  # type: ignore[attr-defined]
+            paginator.few_rows_ordering = selectors.sorted_after_match  # type: ignore[attr-defined]
         return super().paginate_queryset(queryset)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -15,7 +15,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -296,3 +297,22 @@ def portfolio_counts(*, user: User) -> PortfolioCounts:
         "portfolio-counts", lambda: _compute_portfolio_counts(queryset)
     )
     return counts if as_of is None else replace(counts, as_of=as_of)
+
+
+# A full-text search matching at most this many projects is sorted after the match.
+SEARCH_SORT_AFTER_MATCH = 5_000
+
+
+def sorted_after_match(queryset: QuerySet[Project]) -> QuerySet[Project]:
+    """The same order, in terms no index provides, so that PostgreSQL finds the matches first
+    (GIN index) and sorts them, instead of walking the name index and parsing every project's
+    text on the way until a page of matches is found (~0.3 s for a word in 1 % of 100,000
+    projects, ~6 ms this way). `COALESCE(x, x)` is `x`, NULL included."""
+    terms = []
+    for term in queryset.query.order_by:
+        if not isinstance(term, str):
+            return queryset
+        field = term.lstrip("-")
+        expression = Coalesce(F(field), F(field))
+        terms.append(expression.desc() if term.startswith("-") else expression.asc())
+    return queryset.order_by(*terms)

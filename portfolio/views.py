@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import models
+from django.db import connection, models
 from django.db.models import Count, Q, QuerySet
 from django.forms.utils import flatatt
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -244,6 +244,14 @@ def _project_list_page(
     paginator = Paginator(results, PAGE_SIZE)
     if known_total is not None and not active_filters:
         paginator.count = known_total
+    elif (
+        request.GET.get("q", "").strip()
+        and connection.vendor == "postgresql"
+        and paginator.count <= selectors.SEARCH_SORT_AFTER_MATCH
+    ):
+        # A search matching few projects: the page is read in the same order, planned from the
+        # full-text match (see selectors.sorted_after_match); the count is already known.
+        paginator.object_list = selectors.sorted_after_match(results)
     page = paginator.get_page(request.GET.get("page"))
     context = {
         "filterset": filterset,

@@ -208,3 +208,33 @@ def test_sqlite_matches_substrings(api_client, reviewer, unit):
     project = ProjectFactory(business_unit=unit, problem="Undocumented procedures.")
     api_client.force_authenticate(reviewer)
     assert found(api_client, "document") == {project.pk}
+
+
+@pytest.mark.parametrize("ordering", ["name", "-annual_cost", "stage"])
+def test_search_pages_keep_the_requested_order_on_the_api_and_the_registry(
+    api_client, client, reviewer, unit, ordering
+):
+    """A search matching few projects is read in an order planned from the match (PostgreSQL):
+    the rows and their order are those of the same list without the search."""
+    for i, name in enumerate(["Delta", "alpha", "Charlie", "bravo", "Echo"]):
+        ProjectFactory(
+            business_unit=unit,
+            name=f"{name} heron count",
+            annual_cost=1000 * (i % 3),
+            stage=["pilot", "production", "idea"][i % 3],
+        )
+    ProjectFactory(business_unit=unit, name="Unrelated ledger")
+    api_client.force_authenticate(reviewer)
+    searched = api_client.get(LIST, {"q": "heron", "ordering": ordering}).json()["results"]
+    listed = api_client.get(LIST, {"ordering": ordering}).json()["results"]
+    expected = [row["name"] for row in listed if "heron" in row["name"]]
+    assert [row["name"] for row in searched] == expected
+
+    client.force_login(reviewer)
+
+    def shown(**params: str) -> list[str]:
+        page = client.get("/projects/", {"ordering": ordering, **params}).content.decode()
+        names = [row["name"] for row in listed] + ["Unrelated ledger"]
+        return sorted((n for n in set(names) if n in page), key=page.index)
+
+    assert shown(q="heron") == [name for name in shown() if "heron" in name]
