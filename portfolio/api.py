@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -16,6 +17,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import AnonRateThrottle
 
 from portfolio import selectors, services
@@ -27,7 +29,15 @@ from portfolio.filters import (
     ProjectFilterSet,
     ToolFilterSet,
 )
-from portfolio.models import Project
+from portfolio.models import (
+    AuditEvent,
+    BusinessUnit,
+    Capability,
+    GoalAlignment,
+    Project,
+    StrategicGoal,
+    Tool,
+)
 from portfolio.serializers import (
     AuditEventSerializer,
     BusinessUnitSerializer,
@@ -38,6 +48,8 @@ from portfolio.serializers import (
     StrategicGoalSerializer,
     ToolSerializer,
 )
+
+_M = TypeVar("_M", bound=Model)
 
 _ETAG_VERSION = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
@@ -79,7 +91,7 @@ class CSVRenderer(renderers.BaseRenderer):
 class ProjectViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[Project],
 ):
     """AI projects. Reads honour visibility; writes carry the version read (If-Match)."""
 
@@ -229,16 +241,16 @@ class _CatalogueViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[_M],
 ):
     """Shared shape of the catalogue endpoints: writes go through the named services."""
 
-    selector: Any
-    create_service: Any
-    update_service: Any
+    selector: Callable[..., QuerySet[_M]]
+    create_service: Callable[..., _M]
+    update_service: Callable[..., _M]
     update_kwarg: str
 
-    def get_queryset(self) -> QuerySet[Any]:
+    def get_queryset(self) -> QuerySet[_M]:
         return type(self).selector(user=self.request.user)
 
     def perform_create(self, serializer: Any) -> None:
@@ -254,7 +266,7 @@ class _CatalogueViewSet(
         )
 
 
-class BusinessUnitViewSet(_CatalogueViewSet):
+class BusinessUnitViewSet(_CatalogueViewSet[BusinessUnit]):
     """Business units (a tree). Reviewers and admins create and change them."""
 
     serializer_class = BusinessUnitSerializer
@@ -267,7 +279,7 @@ class BusinessUnitViewSet(_CatalogueViewSet):
     update_kwarg = "unit"
 
 
-class StrategicGoalViewSet(_CatalogueViewSet):
+class StrategicGoalViewSet(_CatalogueViewSet[StrategicGoal]):
     serializer_class = StrategicGoalSerializer
     ordering_fields = ["title", "period_start", "period_end"]
     ordering = ["title"]
@@ -277,7 +289,7 @@ class StrategicGoalViewSet(_CatalogueViewSet):
     update_kwarg = "goal"
 
 
-class ToolViewSet(_CatalogueViewSet):
+class ToolViewSet(_CatalogueViewSet[Tool]):
     serializer_class = ToolSerializer
     filterset_class = ToolFilterSet
     ordering_fields = ["name", "vendor", "sanction_status"]
@@ -288,7 +300,7 @@ class ToolViewSet(_CatalogueViewSet):
     update_kwarg = "tool"
 
 
-class CapabilityViewSet(_CatalogueViewSet):
+class CapabilityViewSet(_CatalogueViewSet[Capability]):
     serializer_class = CapabilitySerializer
     ordering_fields = ["name"]
     ordering = ["name"]
@@ -298,7 +310,7 @@ class CapabilityViewSet(_CatalogueViewSet):
     update_kwarg = "capability"
 
 
-class GoalAlignmentViewSet(_CatalogueViewSet, mixins.DestroyModelMixin):
+class GoalAlignmentViewSet(_CatalogueViewSet[GoalAlignment], mixins.DestroyModelMixin):
     """Links between projects and goals; editable by whoever may edit the project."""
 
     serializer_class = GoalAlignmentSerializer
@@ -310,7 +322,7 @@ class GoalAlignmentViewSet(_CatalogueViewSet, mixins.DestroyModelMixin):
     update_service = staticmethod(services.alignment_update)
     update_kwarg = "alignment"
 
-    def get_serializer(self, *args: Any, **kwargs: Any) -> GoalAlignmentSerializer:
+    def get_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer[GoalAlignment]:
         serializer = super().get_serializer(*args, **kwargs)
         if hasattr(serializer, "fields") and "project" in serializer.fields:
             # Only projects the user can see can be named (others answer "does not exist").
@@ -323,7 +335,7 @@ class GoalAlignmentViewSet(_CatalogueViewSet, mixins.DestroyModelMixin):
         services.alignment_delete(actor=self.request.user, alignment=instance)
 
 
-class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+class AuditEventViewSet(viewsets.ReadOnlyModelViewSet[AuditEvent]):
     """The audit trail (read-only)."""
 
     serializer_class = AuditEventSerializer
@@ -331,7 +343,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["created_at"]
     ordering = ["-created_at", "-id"]
 
-    def get_queryset(self) -> QuerySet[Any]:
+    def get_queryset(self) -> QuerySet[AuditEvent]:
         return selectors.audit_event_list(user=self.request.user)
 
 
@@ -341,8 +353,6 @@ class TokenSignInView(ObtainAuthToken):
     throttle_classes = [AnonRateThrottle]
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
         # django-axes marks the Django request it is given; hand it the real one so that its
         # middleware answers 429 for a locked-out username or address.
-        context["request"] = self.request._request
-        return context
+        return {**super().get_serializer_context(), "request": self.request._request}

@@ -29,7 +29,7 @@ _CAPPED_LIMIT = 2_000  # remembered queries per process; forgotten all at once b
 _capped: dict[str, float] = {}  # query digest -> time.monotonic() when its count hit the bound
 
 
-class CappedCountPaginator(Paginator):
+class CappedCountPaginator(Paginator[Any]):
     cap: int = 10_000
 
     count_is_exact = True
@@ -87,6 +87,7 @@ class BoundedPageNumberPagination(PageNumberPagination):
 
     def get_paginated_response(self, data: Any) -> Response:
         response = super().get_paginated_response(data)
+        assert self.page is not None  # set by paginate_queryset; super() has just read it
         paginator = self.page.paginator
         response.data["count_is_exact"] = getattr(paginator, "count_is_exact", True)
         return response

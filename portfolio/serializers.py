@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User as AuthUser
 from rest_framework import serializers
 
 from portfolio.models import (
@@ -23,22 +24,24 @@ from portfolio.services import PROJECT_FIELDS
 User = get_user_model()
 
 
-class UserRefSerializer(serializers.ModelSerializer):
+class UserRefSerializer(serializers.ModelSerializer[AuthUser]):
     class Meta:
         model = User
         fields = ["id", "username"]
         read_only_fields = fields
 
 
-class UnitRefSerializer(serializers.ModelSerializer):
+class UnitRefSerializer(serializers.ModelSerializer[BusinessUnit]):
     class Meta:
         model = BusinessUnit
         fields = ["id", "code", "name"]
         read_only_fields = fields
 
 
-class BusinessUnitSerializer(serializers.ModelSerializer):
-    parent = serializers.PrimaryKeyRelatedField(
+class BusinessUnitSerializer(serializers.ModelSerializer[BusinessUnit]):
+    # `parent` is also a Field attribute in the stubs; DRF's metaclass moves declared fields
+    # into `_declared_fields`, so at run time nothing is shadowed.
+    parent = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
         queryset=BusinessUnit.objects.all(), allow_null=True, required=False
     )
 
@@ -48,28 +51,28 @@ class BusinessUnitSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
         validators: list[Any] = []
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         # Uniqueness is enforced by the service's full_clean; keep DRF from double-checking.
         fields["code"].validators = []
         return fields
 
 
-class ToolRefSerializer(serializers.ModelSerializer):
+class ToolRefSerializer(serializers.ModelSerializer[Tool]):
     class Meta:
         model = Tool
         fields = ["id", "name", "vendor", "sanction_status"]
         read_only_fields = fields
 
 
-class CapabilityRefSerializer(serializers.ModelSerializer):
+class CapabilityRefSerializer(serializers.ModelSerializer[Capability]):
     class Meta:
         model = Capability
         fields = ["id", "name", "slug"]
         read_only_fields = fields
 
 
-class ProjectOutputSerializer(serializers.ModelSerializer):
+class ProjectOutputSerializer(serializers.ModelSerializer[Project]):
     business_unit = UnitRefSerializer(read_only=True)
     owner = UserRefSerializer(read_only=True, allow_null=True)
     executive_sponsor = UserRefSerializer(read_only=True, allow_null=True)
@@ -195,7 +198,7 @@ def _project_representation(instance: Project) -> dict[str, Any]:
     return {key: get(instance) for key, get in _project_plan()}
 
 
-class ProjectInputSerializer(serializers.ModelSerializer):
+class ProjectInputSerializer(serializers.ModelSerializer[Project]):
     """What a person may send; the service validates the rest (full_clean) and checks rights."""
 
     business_unit = serializers.PrimaryKeyRelatedField(queryset=BusinessUnit.objects.all())
@@ -225,8 +228,10 @@ class ProjectInputSerializer(serializers.ModelSerializer):
         validators: list[Any] = []
 
 
-class StrategicGoalSerializer(serializers.ModelSerializer):
-    parent = serializers.PrimaryKeyRelatedField(
+class StrategicGoalSerializer(serializers.ModelSerializer[StrategicGoal]):
+    # `parent` is also a Field attribute in the stubs; DRF's metaclass moves declared fields
+    # into `_declared_fields`, so at run time nothing is shadowed.
+    parent = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
         queryset=StrategicGoal.objects.all(), allow_null=True, required=False
     )
     owner = serializers.PrimaryKeyRelatedField(
@@ -251,7 +256,7 @@ class StrategicGoalSerializer(serializers.ModelSerializer):
         validators: list[Any] = []
 
 
-class GoalAlignmentSerializer(serializers.ModelSerializer):
+class GoalAlignmentSerializer(serializers.ModelSerializer[GoalAlignment]):
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
     goal = serializers.PrimaryKeyRelatedField(queryset=StrategicGoal.objects.all())
 
@@ -271,7 +276,7 @@ class GoalAlignmentSerializer(serializers.ModelSerializer):
         validators: list[Any] = []
 
 
-class ToolSerializer(serializers.ModelSerializer):
+class ToolSerializer(serializers.ModelSerializer[Tool]):
     aliases = serializers.ListField(
         child=serializers.CharField(max_length=255, allow_blank=True), required=False
     )
@@ -295,14 +300,16 @@ class ToolSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
         validators: list[Any] = []
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         fields["name"].validators = []
         return fields
 
 
-class CapabilitySerializer(serializers.ModelSerializer):
-    parent = serializers.PrimaryKeyRelatedField(
+class CapabilitySerializer(serializers.ModelSerializer[Capability]):
+    # `parent` is also a Field attribute in the stubs; DRF's metaclass moves declared fields
+    # into `_declared_fields`, so at run time nothing is shadowed.
+    parent = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
         queryset=Capability.objects.all(), allow_null=True, required=False
     )
     slug = serializers.SlugField(max_length=255, required=False)
@@ -313,14 +320,14 @@ class CapabilitySerializer(serializers.ModelSerializer):
         read_only_fields = ["id"]
         validators: list[Any] = []
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         fields["name"].validators = []
         fields["slug"].validators = []
         return fields
 
 
-class AuditEventSerializer(serializers.ModelSerializer):
+class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
     actor = UserRefSerializer(read_only=True, allow_null=True)
 
     class Meta:
