@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models, router, transaction
 from django.db.models import F
@@ -364,7 +364,7 @@ def business_unit_update(
 
 @transaction.atomic
 def membership_set(
-    *, actor: Actor, user: AbstractBaseUser, business_unit: BusinessUnit, role: str
+    *, actor: Actor, user: User, business_unit: BusinessUnit, role: str
 ) -> Membership:
     _require(roles.is_admin(actor), "Only admins manage memberships.")  # type: ignore[arg-type]
     membership, created = Membership.objects.get_or_create(
@@ -592,7 +592,7 @@ def import_job_create(
     max_bytes = settings.MAESTRO_MAX_UPLOAD_MB * 1024 * 1024
     _check_upload(name=name, content=content, max_bytes=max_bytes)
     job = ImportJob.objects.create(
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by=roles.signed_in_user(actor),
         format=fmt,
         original_name=Path(name).name[:255],
         content=content,
