@@ -33,13 +33,13 @@ from portfolio.selectors import project_queryset
 # --- Serializers ---------------------------------------------------------------------------------
 
 
-class UnitBriefSerializer(serializers.Serializer):
+class UnitBriefSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     code = serializers.CharField()
     name = serializers.CharField()
 
 
-class ProjectBriefSerializer(serializers.Serializer):
+class ProjectBriefSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
     business_unit = UnitBriefSerializer()
@@ -48,7 +48,7 @@ class ProjectBriefSerializer(serializers.Serializer):
     risk_tier = serializers.CharField()
 
 
-class MetricRunSerializer(serializers.ModelSerializer):
+class MetricRunSerializer(serializers.ModelSerializer[MetricRun]):
     kind = serializers.CharField(help_text="full, incremental or snapshot.")
     status = serializers.CharField(help_text="running, succeeded, failed or skipped.")
 
@@ -68,12 +68,12 @@ class MetricRunSerializer(serializers.ModelSerializer):
         ]
 
 
-class MetricRunQueuedSerializer(serializers.Serializer):
+class MetricRunQueuedSerializer(serializers.Serializer[Any]):
     outbox_id = serializers.IntegerField()
     status = serializers.CharField()
 
 
-class OverlapPairSerializer(serializers.ModelSerializer):
+class OverlapPairSerializer(serializers.ModelSerializer[OverlapPair]):
     project_a = ProjectBriefSerializer()
     project_b = ProjectBriefSerializer()
     review_status = serializers.CharField(help_text="open, confirmed or dismissed.")
@@ -98,12 +98,12 @@ class OverlapPairSerializer(serializers.ModelSerializer):
         ]
 
 
-class OverlapReviewSerializer(serializers.Serializer):
+class OverlapReviewSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=list(metrics_services.REVIEWABLE))
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class OverlapClusterSerializer(serializers.ModelSerializer):
+class OverlapClusterSerializer(serializers.ModelSerializer[OverlapCluster]):
     members = serializers.SerializerMethodField()
     business_units = UnitBriefSerializer(many=True)
     lead_project = serializers.SerializerMethodField()
@@ -137,13 +137,13 @@ class OverlapClusterSerializer(serializers.ModelSerializer):
         return obj.lead_project_id if obj.lead_project_id in visible else None
 
 
-class MetricSnapshotSerializer(serializers.ModelSerializer):
+class MetricSnapshotSerializer(serializers.ModelSerializer[MetricSnapshot]):
     class Meta:
         model = MetricSnapshot
         fields = ["id", "metric", "scope", "date", "value", "payload", "run"]
 
 
-class SimilarInputSerializer(serializers.Serializer):
+class SimilarInputSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     problem = serializers.CharField(required=False, allow_blank=True, default="")
     benefits = serializers.CharField(required=False, allow_blank=True, default="")
@@ -165,14 +165,14 @@ class SimilarInputSerializer(serializers.Serializer):
         return attrs
 
 
-class SimilarResultSerializer(serializers.Serializer):
+class SimilarResultSerializer(serializers.Serializer[Any]):
     project = ProjectBriefSerializer()
     score = serializers.FloatField()
     grade = serializers.CharField()
     reasons = serializers.ListField(child=serializers.CharField())
 
 
-class SimilarOutputSerializer(serializers.Serializer):
+class SimilarOutputSerializer(serializers.Serializer[Any]):
     results = SimilarResultSerializer(many=True)
 
 
@@ -335,7 +335,9 @@ class ProjectSimilarView(APIView):
         return Response(SimilarOutputSerializer({"results": results}).data)
 
 
-class MetricRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class MetricRunViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[MetricRun]
+):
     """Metrics runs, newest first; reviewers and admins start a full run (queued)."""
 
     serializer_class = MetricRunSerializer
@@ -380,7 +382,9 @@ PAIR_PARAMETERS = [
 
 
 @extend_schema(parameters=PAIR_PARAMETERS)
-class OverlapPairViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class OverlapPairViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[OverlapPair]
+):
     """Overlapping project pairs of the latest runs (both projects visible to you)."""
 
     serializer_class = OverlapPairSerializer
@@ -425,7 +429,7 @@ class OverlapPairViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     ]
 )
 class OverlapClusterViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[OverlapCluster]
 ):
     """Clusters of overlapping projects of the latest successful run (visible members only)."""
 
@@ -452,7 +456,7 @@ class OverlapClusterViewSet(
         OpenApiParameter("date_to", str),
     ]
 )
-class MetricSnapshotViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class MetricSnapshotViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[MetricSnapshot]):
     """Daily metric values for trends."""
 
     serializer_class = MetricSnapshotSerializer
