@@ -22,6 +22,7 @@ from rest_framework.throttling import AnonRateThrottle
 
 from portfolio import selectors, services
 from portfolio.api_errors import PreconditionFailed
+from portfolio.api_pagination import BoundedPageNumberPagination
 from portfolio.filters import (
     AuditEventFilterSet,
     BusinessUnitFilterSet,
@@ -132,9 +133,13 @@ class ProjectViewSet(
         # matches many keeps the plan along the sort order's index, which finds a page sooner.
         searching = self.action == "list" and bool(self.request.query_params.get("q", "").strip())
         paginator = self.paginator
-        if searching and paginator is not None and connection.vendor == "postgresql":
-            paginator.few_rows = selectors.SEARCH_SORT_AFTER_MATCH  # type: ignore[attr-defined]
-            paginator.few_rows_ordering = selectors.sorted_after_match  # type: ignore[attr-defined]
+        if (
+            searching
+            and isinstance(paginator, BoundedPageNumberPagination)  # the default: settings.py
+            and connection.vendor == "postgresql"
+        ):
+            paginator.few_rows = selectors.SEARCH_SORT_AFTER_MATCH
+            paginator.few_rows_ordering = selectors.sorted_after_match
         return super().paginate_queryset(queryset)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
