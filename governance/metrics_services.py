@@ -170,7 +170,10 @@ def compute(facts: metrics_selectors.PortfolioFacts, run: MetricRun | None = Non
 
 
 def _compute(facts: metrics_selectors.PortfolioFacts, run: MetricRun | None) -> Results:
-    step = (lambda p: _progress(run, p)) if run is not None else (lambda p: None)
+    def step(percent: int) -> None:
+        if run is not None:
+            _progress(run, percent)
+
     projects = sorted(facts.projects, key=lambda p: p.id)
     lexicon = Lexicon.with_catalogue(facts.tools)
     profiles = ProjectProfiles(projects, None, lexicon)

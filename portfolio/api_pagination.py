@@ -87,8 +87,8 @@ class BoundedPageNumberPagination(PageNumberPagination):
 
     def get_paginated_response(self, data: Any) -> Response:
         response = super().get_paginated_response(data)
-        assert self.page is not None  # set by paginate_queryset; super() has just read it
-        paginator = self.page.paginator
+        page = self.page  # set by paginate_queryset; super() has just read it
+        paginator = page.paginator if page is not None else None
         response.data["count_is_exact"] = getattr(paginator, "count_is_exact", True)
         return response
 

@@ -234,7 +234,7 @@ class StableOrderingFilter(OrderingFilter):
     def get_ordering(self, request: Any, queryset: QuerySet[Any], view: Any) -> list[str] | None:
         ordering = super().get_ordering(request, queryset, view)
         if not ordering:
-            return ordering
+            return None
         terms = [str(term).lstrip("-") for term in ordering]
         if "id" in terms or "pk" in terms:
             return list(ordering)
