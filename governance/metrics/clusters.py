@@ -22,7 +22,12 @@ The rule:
    have an unrelated pair in the union, when fewer members leave than the smaller cluster has
    and the rest still averages ≥ `threshold` (across the two sides and over all its pairs); a
    member that leaves stays alone.
-3. Clusters have two or more members.
+3. A project in no cluster (never linked, its pairs just under the link level, or left alone
+   above) joins the cluster of a member it is a candidate pair of when, over all the cluster's
+   members, its mean score and its mean score from text and capability alone are ≥
+   `threshold` and no pair is < `cannot_link`: the merge rule, for one project
+   (`_attach_singles`).
+4. Clusters have two or more members.
 
 For each cluster:
 
@@ -78,6 +83,8 @@ class ClusterParams:
     # Groups up to this size are scored pair by pair, this many groups at a time.
     small_group: int = 200
     batch_groups: int = 2000
+    # A project left alone joins the cluster it is close to on average (`_attach_singles`).
+    attach_singles: bool = True
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,8 @@ def find_clusters(
     for group, scores in _group_scores(profiles, groups, params):
         for local in _average_linkage(scores, params, twins[group]):
             member_rows.append((group[local], scores[np.ix_(local, local)]))
+    if params.attach_singles and member_rows:
+        member_rows = _attach_singles(analysis, member_rows, params)
     clusters = [_cluster(profiles, rows, sub, params) for rows, sub in member_rows]
     clusters.sort(key=lambda c: (-c.size, c.member_ids[0]))
     return tuple(clusters)
@@ -401,6 +410,112 @@ def _evict(mean: FloatArray, unrelated: FloatArray, members: IntArray) -> list[i
         worst = int(np.lexsort((-members, closeness, -counts))[0])
         evicted.append(int(members[worst]))
         members = np.delete(members, worst)
+
+
+def _attach_singles(
+    analysis: OverlapAnalysis,
+    member_rows: list[tuple[IntArray, FloatArray]],
+    params: ClusterParams,
+) -> list[tuple[IntArray, FloatArray]]:
+    """Projects in no cluster joined to the cluster they are close to on average.
+
+    The links decide where clusters can form; a project whose pairs all fall just under the
+    link level (text cosine < `link_text`) is left out of every group, even when the average
+    linkage rule would accept it. Here a project in no cluster that is a candidate pair of a
+    member joins that cluster when, over all the cluster's members, its mean overlap score is
+    ≥ `threshold`, its mean *purpose* score (the score from the text and a shared capability
+    alone, without tools, vendors, data or context: a shared tool does not link) is ≥
+    `threshold`, and no pair is unrelated (< `cannot_link`). A project goes to the cluster of
+    its best mean score; projects joining one cluster are taken best mean first, each checked
+    against the members and those already joined.
+    """
+    profiles = analysis.profiles
+    n = len(profiles)
+    label = np.full(n, -1, dtype=np.int64)
+    for k, (rows, _) in enumerate(member_rows):
+        label[rows] = k
+    a, b = analysis.candidate_rows, analysis.candidate_cols
+    # (single, cluster) through a candidate pair with one end alone and the other clustered.
+    ends = np.concatenate([a, b])
+    others = np.concatenate([b, a])
+    reach = (label[ends] < 0) & (label[others] >= 0)
+    if not reach.any():
+        return member_rows
+    keys = np.unique(ends[reach] * len(member_rows) + label[others[reach]])
+    singles, targets = keys // len(member_rows), keys % len(member_rows)
+    sizes = np.asarray([len(member_rows[k][0]) for k in targets.tolist()], dtype=np.int64)
+    left = np.repeat(singles, sizes)
+    right = np.concatenate([member_rows[k][0] for k in targets.tolist()])
+    evidence = profiles.evidence(left, right)
+    purpose = 1.0 - (1.0 - evidence.text) * (
+        1.0 - profiles.params.capability_weight * evidence.capability
+    )
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    mean = np.add.reduceat(evidence.score, starts) / sizes
+    purpose_mean = np.add.reduceat(purpose, starts) / sizes
+    lowest = np.minimum.reduceat(evidence.score, starts)
+    ok = (
+        (mean >= params.threshold)
+        & (purpose_mean >= params.threshold)
+        & (lowest >= params.cannot_link)
+    )
+    if not ok.any():
+        return member_rows
+    # Each single's best cluster (highest mean, then the smaller cluster index).
+    idx = np.flatnonzero(ok)
+    order = idx[np.lexsort((targets[idx], -mean[idx], singles[idx]))]
+    first = np.concatenate(([True], singles[order][1:] != singles[order][:-1]))
+    chosen = order[first]
+    by_target: dict[int, list[int]] = {}
+    for i in sorted(chosen.tolist(), key=lambda i: (-float(mean[i]), int(singles[i]))):
+        by_target.setdefault(int(targets[i]), []).append(i)
+    # Scores between the projects joining one cluster, in one batch.
+    pair_a: list[int] = []
+    pair_b: list[int] = []
+    for joining in by_target.values():
+        for x in range(len(joining)):
+            for y in range(x + 1, len(joining)):
+                pair_a.append(int(singles[joining[x]]))
+                pair_b.append(int(singles[joining[y]]))
+    between: dict[tuple[int, int], float] = {}
+    if pair_a:
+        left_rows = np.asarray(pair_a, dtype=np.int64)
+        right_rows = np.asarray(pair_b, dtype=np.int64)
+        pair_scores = profiles.evidence(left_rows, right_rows).score.tolist()
+        for x, y, score in zip(pair_a, pair_b, pair_scores, strict=True):
+            between[(x, y)] = between[(y, x)] = score
+    out = list(member_rows)
+    for k, joining in sorted(by_target.items()):
+        rows, scores = member_rows[k]
+        size = len(rows)
+        accepted: list[int] = []
+        for i in joining:
+            single = int(singles[i])
+            with_joined = [between[(single, int(singles[j]))] for j in accepted]
+            total = float(mean[i]) * size + sum(with_joined)
+            if (
+                min(with_joined, default=1.0) < params.cannot_link
+                or total / (size + len(with_joined)) < params.threshold
+            ):
+                continue
+            accepted.append(i)
+        if not accepted:
+            continue
+        m = size + len(accepted)
+        block = np.eye(m)
+        block[:size, :size] = scores
+        for x, i in enumerate(accepted):
+            cross = evidence.score[starts[i] : starts[i] + size]
+            block[size + x, :size] = cross
+            block[:size, size + x] = cross
+            for y, j in enumerate(accepted[:x]):
+                block[size + x, size + y] = block[size + y, size + x] = between[
+                    (int(singles[i]), int(singles[j]))
+                ]
+        extended = np.concatenate([rows, singles[accepted]])
+        order_rows = np.argsort(extended, kind="stable")
+        out[k] = (extended[order_rows], block[np.ix_(order_rows, order_rows)])
+    return out
 
 
 def _cluster(

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from governance.metrics import ClusterParams, find_clusters, find_overlaps, lead_project
+from governance.metrics import (
+    ClusterParams,
+    OverlapParams,
+    find_clusters,
+    find_overlaps,
+    lead_project,
+)
 from governance.metrics.clusters import _average_linkage
 from tests.governance.metrics.factories import LEGAL_A, LEGAL_B, WEATHER, project
 from tests.governance.metrics.strategies import projects
@@ -100,6 +106,43 @@ def test_duplicates_inside_one_unit_weigh_once_in_the_averages():
     # counted once (the three are twins), 4 joins: mean (0.15 + 0.28) / 2 ≥ 0.2
     twins = np.array([0, 0, 0, 3, 4])
     assert [c.tolist() for c in _average_linkage(scores, params, twins)] == [[0, 1, 2, 3, 4]]
+
+
+def test_a_project_just_under_the_link_level_joins_the_cluster_it_matches_on_average():
+    # given two legal-research projects (text cosine 0.55, linked), a court-decision digest
+    # sharing a little of their text with each (cosine about 0.22, under the 0.25 link level),
+    # a contract tracker that only shares their tool, and an unrelated project
+    a = project(1, LEGAL_A.name, LEGAL_A.problem, unit=1)
+    b = project(2, LEGAL_B.name, LEGAL_B.problem, unit=2)
+    digest = project(
+        3,
+        "Court opinions digest",
+        "Summaries of court decisions, case law and statutes for attorneys drafting briefs.",
+        unit=3,
+    )
+    contracts = project(
+        4,
+        "Contract tracking",
+        "Procurement staff track vendor contracts and renewal dates.",
+        unit=4,
+        tools=("Westlaw",),
+    )
+    weather = project(5, WEATHER.name, WEATHER.problem, unit=1)
+    # a shared tool weighs enough here to put the contract tracker over the threshold
+    analysis = find_overlaps([a, b, digest, contracts, weather], OverlapParams(tool_weight=0.5))
+    scores = analysis.profiles.score_matrix(np.arange(5, dtype=np.int64))
+    text = (analysis.profiles.text @ analysis.profiles.text.T).toarray()
+    assert 0.2 <= text[2, 0] < 0.25 and 0.2 <= text[2, 1] < 0.25
+    assert scores[3, [0, 1]].mean() >= 0.2 and text[3, 0] < 0.1
+
+    # when / then: without attaching, the digest is in no group; with it, the digest joins (its
+    # mean score with the cluster is above the threshold) and the contract tracker does not
+    # (only its tool makes it similar: a shared tool does not link)
+    alone = find_clusters(analysis, ClusterParams(attach_singles=False))
+    assert [c.member_ids for c in alone] == [(1, 2)]
+    (cluster,) = find_clusters(analysis)
+    assert cluster.member_ids == (1, 2, 3)
+    assert cluster.cohesion == pytest.approx(scores[np.triu_indices(3, 1)].mean(), abs=1e-4)
 
 
 def test_cluster_fields_on_a_hand_made_portfolio():

@@ -26,8 +26,6 @@ from benchmarks.bench_overlap_quality import (
 from governance.metrics import ClusterParams
 
 NOT_YET_WHOLE = {
-    "OCR and document digitisation": "USDA's receipt OCR shares too few words with the others "
-    "(text cosine < 0.25 with each) to be linked: the cluster spans 5 of 6 agencies",
     "network anomaly detection": "splits into a threat-hunting cluster (DHS, TVA) and a network-"
     "monitoring one (FHFA, FRB, TVA) averaging under 0.2 across; USAID's exfiltration pilot shares "
     "too few words",
