@@ -469,50 +469,46 @@ def _attach_singles(
     by_target: dict[int, list[int]] = {}
     for i in sorted(chosen.tolist(), key=lambda i: (-float(mean[i]), int(singles[i]))):
         by_target.setdefault(int(targets[i]), []).append(i)
-    # Scores between the projects joining one cluster, in one batch.
-    pair_a: list[int] = []
-    pair_b: list[int] = []
-    for joining in by_target.values():
-        for x in range(len(joining)):
-            for y in range(x + 1, len(joining)):
-                pair_a.append(int(singles[joining[x]]))
-                pair_b.append(int(singles[joining[y]]))
-    between: dict[tuple[int, int], float] = {}
-    if pair_a:
-        left_rows = np.asarray(pair_a, dtype=np.int64)
-        right_rows = np.asarray(pair_b, dtype=np.int64)
-        pair_scores = profiles.evidence(left_rows, right_rows).score.tolist()
-        for x, y, score in zip(pair_a, pair_b, pair_scores, strict=True):
-            between[(x, y)] = between[(y, x)] = score
+    # Scores between the projects joining one cluster, in one batch (a matrix per cluster).
+    targets_joined = sorted(by_target)
+    uppers = [np.triu_indices(len(by_target[k]), 1) for k in targets_joined]
+    joined = [singles[np.asarray(by_target[k], dtype=np.int64)] for k in targets_joined]
+    pair_scores = profiles.evidence(
+        np.concatenate([j[u[0]] for j, u in zip(joined, uppers, strict=True)]),
+        np.concatenate([j[u[1]] for j, u in zip(joined, uppers, strict=True)]),
+    ).score
     out = list(member_rows)
-    for k, joining in sorted(by_target.items()):
+    offset = 0
+    for k, upper in zip(targets_joined, uppers, strict=True):
+        joining = by_target[k]
+        between = np.eye(len(joining))
+        count = len(upper[0])
+        between[upper] = pair_scores[offset : offset + count]
+        between.T[upper] = pair_scores[offset : offset + count]
+        offset += count
         rows, scores = member_rows[k]
         size = len(rows)
         accepted: list[int] = []
-        for i in joining:
-            single = int(singles[i])
-            with_joined = [between[(single, int(singles[j]))] for j in accepted]
-            total = float(mean[i]) * size + sum(with_joined)
-            if (
-                min(with_joined, default=1.0) < params.cannot_link
-                or total / (size + len(with_joined)) < params.threshold
-            ):
+        for x, i in enumerate(joining):
+            with_joined = between[x, accepted]
+            unrelated = with_joined.size > 0 and float(with_joined.min()) < params.cannot_link
+            total = float(mean[i]) * size + float(with_joined.sum())
+            if unrelated or total / (size + with_joined.size) < params.threshold:
                 continue
-            accepted.append(i)
+            accepted.append(x)
         if not accepted:
             continue
         m = size + len(accepted)
         block = np.eye(m)
         block[:size, :size] = scores
-        for x, i in enumerate(accepted):
+        block[size:, size:] = between[np.ix_(accepted, accepted)]
+        for x, position in enumerate(accepted):
+            i = joining[position]
             cross = evidence.score[starts[i] : starts[i] + size]
             block[size + x, :size] = cross
             block[:size, size + x] = cross
-            for y, j in enumerate(accepted[:x]):
-                block[size + x, size + y] = block[size + y, size + x] = between[
-                    (int(singles[i]), int(singles[j]))
-                ]
-        extended = np.concatenate([rows, singles[accepted]])
+        accepted_rows = singles[np.asarray([joining[x] for x in accepted], dtype=np.int64)]
+        extended = np.concatenate([rows, accepted_rows])
         order_rows = np.argsort(extended, kind="stable")
         out[k] = (extended[order_rows], block[np.ix_(order_rows, order_rows)])
     return out
