@@ -19,3 +19,7 @@ class GovernanceConfig(AppConfig):
         from portfolio.exporters import register_column_source
 
         register_column_source("omb-2025", minimum_practice_columns)
+        # The risk questionnaire is a section of the registration form.
+        from governance.intake import register as register_intake_section
+
+        register_intake_section()

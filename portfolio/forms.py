@@ -285,6 +285,19 @@ class ProjectForm(forms.ModelForm[Project]):
         fields["executive_sponsor"].queryset = people
         fields["tools"].queryset = Tool.objects.order_by("name")
         fields["capabilities"].queryset = Capability.objects.order_by("name")
+        # An empty catalogue would show an empty box: say where its entries come from instead.
+        self.empty_catalogues: set[str] = set()
+        if not Tool.objects.exists():
+            self.empty_catalogues.add("tools")
+            fields["tools"].help_text = (
+                "No tools in the catalogue yet: an admin adds them (Admin, Tools), and imports "
+                "add the vendors and products that inventories name."
+            )
+        if not Capability.objects.exists():
+            self.empty_catalogues.add("capabilities")
+            fields["capabilities"].help_text = (
+                "No capabilities in the catalogue yet: an admin adds them (Admin, Capabilities)."
+            )
         fields["topic_area"].choices = [("", "Not specified"), *Project.TopicArea.choices]
         fields["development_method"].choices = [
             ("", "Not decided yet"),

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import Count, Q, QuerySet
 from django.forms.utils import flatatt
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -27,7 +27,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portfolio import roles, selectors, services
+from portfolio import intake, roles, selectors, services
 from portfolio.api import ProjectViewSet
 from portfolio.filters import ProjectFilterSet
 from portfolio.forms import ImportForm, ProjectForm, can_register, editable_units
@@ -511,6 +511,28 @@ def _add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
+def _add_section_errors(form: forms.BaseForm, bound: intake.BoundSection) -> None:
+    """A section's invalid answers, listed in the form's error summary under its title."""
+    for name, errors in bound.form.errors.items():
+        label = bound.form.fields[name].label if name in bound.form.fields else None
+        for error in errors:
+            prefix = f"{bound.section.title}: {label}: " if label else f"{bound.section.title}: "
+            form.add_error(None, f"{prefix}{error}")
+
+
+def _save_section(
+    request: HttpRequest, project: Project, bound: intake.BoundSection, draft: bool
+) -> list[str]:
+    """Run a section's save; what it refuses becomes a form error under the section's title."""
+    title = bound.section.title
+    try:
+        return bound.section.save(request, project, bound.form, draft)
+    except ValidationError as exc:
+        raise ValidationError([f"{title}: {message}" for message in exc.messages]) from exc
+    except PermissionDenied as exc:
+        raise ValidationError(f"{title}: {exc}") from exc
+
+
 def _comparable(name: str, value: Any) -> Any:
     """Values of the form and of the stored project in one shape, for the conflict table."""
     if isinstance(value, models.Model):
@@ -584,13 +606,25 @@ def project_create(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("You may register projects only for your own business units.")
     if request.method == "POST":
         form = ProjectForm(request.POST, user=request.user)
-        if form.is_valid():
+        sections = intake.bind_sections(request.POST)
+        valid = form.is_valid()
+        for bound in sections:
+            if not bound.form.is_valid():
+                valid = False
+                _add_section_errors(form, bound)
+        if valid:
             data = form.service_data()
             draft = request.POST.get("action") == "draft"
             if draft:
                 data["stage"] = Project.Stage.IDEA
+            notes: list[str] = []
             try:
-                project = services.project_register(actor=request.user, data=data)
+                # The project and what the sections record with it (a risk assessment, a
+                # submission) are kept together or not at all.
+                with transaction.atomic():
+                    project = services.project_register(actor=request.user, data=data)
+                    for bound in sections:
+                        notes += _save_section(request, project, bound, draft)
             except ValidationError as exc:
                 _add_service_errors(form, exc)
             except PermissionDenied as exc:
@@ -598,12 +632,18 @@ def project_create(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    "Draft saved. It stays at the idea stage until you change it."
-                    if draft
-                    else "Project registered.",
+                    " ".join(
+                        [
+                            "Draft saved. It stays at the idea stage until you change it."
+                            if draft
+                            else "Project registered.",
+                            *notes,
+                        ]
+                    ),
                 )
                 return redirect(project)
     else:
+        sections = intake.bind_sections(None)
         units = list(editable_units(request.user)[:2])
         initial: dict[str, Any] = {
             "contact_email": getattr(request.user, "email", ""),
@@ -612,7 +652,8 @@ def project_create(request: HttpRequest) -> HttpResponse:
         if len(units) == 1:
             initial["business_unit"] = units[0].pk
         form = ProjectForm(user=request.user, initial=initial)
-    return render(request, "portfolio/project_form.html", _form_context(form, None))
+    context = _form_context(form, None, intake_sections=sections)
+    return render(request, "portfolio/project_form.html", context)
 
 
 @login_required

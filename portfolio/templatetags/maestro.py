@@ -179,6 +179,8 @@ STACKED_GROUPS = {"visibility"}
 @register.filter
 def choices_layout(field: BoundField) -> str:
     """Long catalogue lists scroll in a box; long labels stack; short groups flow in columns."""
+    if field.name in getattr(field.form, "empty_catalogues", ()):
+        return "stacked"  # nothing to scroll through (the hint says why)
     if field.name in SCROLLING_GROUPS:
         return "scroll"
     if field.name in STACKED_GROUPS or not isinstance(field.form, ProjectForm):

@@ -326,3 +326,16 @@ def test_edit_form_keeps_existing_justification_visible(client: Client, member, 
     assert "hidden" not in panel
     assert f'data-exclude-project="{project.pk}"' in panel
     assert "Different users." in html
+
+
+def test_empty_catalogues_say_where_tools_and_capabilities_come_from(client: Client, member):
+    client.force_login(member)
+    page = client.get("/projects/new/").content.decode()
+    assert "No tools in the catalogue yet" in page
+    assert "No capabilities in the catalogue yet" in page
+
+    ToolFactory()
+    CapabilityFactory()
+    page = client.get("/projects/new/").content.decode()
+    assert "No tools in the catalogue yet" not in page
+    assert "No capabilities in the catalogue yet" not in page
