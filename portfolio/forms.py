@@ -296,7 +296,8 @@ class ProjectForm(forms.ModelForm[Project]):
         if not Capability.objects.exists():
             self.empty_catalogues.add("capabilities")
             fields["capabilities"].help_text = (
-                "No capabilities in the catalogue yet: an admin adds them (Admin, Capabilities)."
+                "No capabilities in the catalogue yet: an admin adds them "
+                "(Admin, Capabilities)."
             )
         fields["topic_area"].choices = [("", "Not specified"), *Project.TopicArea.choices]
         fields["development_method"].choices = [
