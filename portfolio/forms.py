@@ -295,10 +295,8 @@ class ProjectForm(forms.ModelForm[Project]):
             )
         if not Capability.objects.exists():
             self.empty_catalogues.add("capabilities")
-            fields["capabilities"].help_text = (
-                "No capabilities in the catalogue yet: an admin adds them "
-                "(Admin, Capabilities)."
-            )
+            hint = "No capabilities in the catalogue yet: an admin adds them (Admin, Capabilities)."
+            fields["capabilities"].help_text = hint
         fields["topic_area"].choices = [("", "Not specified"), *Project.TopicArea.choices]
         fields["development_method"].choices = [
             ("", "Not decided yet"),
