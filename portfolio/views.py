@@ -711,6 +711,7 @@ FORMAT_LABELS = {
     "omb-2023": "US federal AI use case inventory, 2023 (OMB)",
     "omb-2024": "US federal AI use case inventory, 2024 (OMB)",
     "omb-2025": "US federal AI use case inventory, 2025 (OMB)",
+    "omb-2025-cots": "US federal commercial AI products in use, 2025 (OMB): tool adoptions",
     "maestro-csv": "Maestro CSV (an export of this registry)",
 }
 

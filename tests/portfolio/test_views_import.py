@@ -206,3 +206,30 @@ def test_small_federal_inventory_is_imported_and_reported(client: Client, review
     assert page.context["finished"] is True
     assert '<span class="num">10</span><span class="label">Created</span>' in html
     assert client.get(f"/import/{created.pk}/status.json").json()["finished"] is True
+
+
+COTS_2025 = INVENTORY_2023.with_name("federal-ai-inventory-2025-cots.csv")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commercial_ai_list_is_offered_by_name_and_imported_as_tool_adoptions(
+    client: Client, reviewer
+):
+    from portfolio.models import ToolAdoption
+
+    client.force_login(reviewer)
+    page = client.get("/import/").content.decode()
+    assert (
+        '<option value="omb-2025-cots">'
+        "US federal commercial AI products in use, 2025 (OMB): tool adoptions</option>"
+    ) in page
+    head = b"".join(COTS_2025.read_bytes().splitlines(keepends=True)[:60])
+    upload = SimpleUploadedFile("cots.csv", head, content_type="text/csv")
+
+    response = client.post("/import/", {"file": upload, "format": "omb-2025-cots"})
+
+    created = ImportJob.objects.get()
+    assert response.status_code == 302
+    created.refresh_from_db()
+    assert created.status == ImportJob.Status.SUCCEEDED, created.error
+    assert created.report["created"] == ToolAdoption.objects.count() > 0
