@@ -8,6 +8,7 @@ the number of marks and group the smallest items as "Other" so that a chart of a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -359,10 +360,29 @@ def trend_lines(
             }
         )
     layout = _layout(title, "Date", y_title, height=380)
-    layout["xaxis"]["type"] = "date"
+    layout["xaxis"].update(_date_axis([d for points in series.values() for d, _ in points]))
     if percent:
         layout["yaxis"]["range"] = [0, 100]
     return {"data": data, "layout": layout}
+
+
+MIN_TREND_DAYS = 7
+DAY_MS = 86_400_000
+
+
+def _date_axis(dates: Iterable[str]) -> dict[str, Any]:
+    """A date axis labelled by day. Less than a week of history is drawn over the last week (one
+    tick a day) instead of letting Plotly zoom into hours and milliseconds around one point."""
+    axis: dict[str, Any] = {"type": "date", "tickformat": "%-d %b %Y", "hoverformat": "%-d %b %Y"}
+    days = sorted({dt.date.fromisoformat(str(d)[:10]) for d in dates})
+    if days and (days[-1] - days[0]).days < MIN_TREND_DAYS:
+        last = dt.datetime.combine(days[-1], dt.time())
+        start = last - dt.timedelta(days=MIN_TREND_DAYS - 1)
+        half_day = dt.timedelta(hours=12)
+        axis["range"] = [(start - half_day).isoformat(" "), (last + half_day).isoformat(" ")]
+        axis["dtick"] = DAY_MS
+        axis["tickformat"] = "%-d %b"  # the year is in the hover
+    return axis
 
 
 def stacked_bar(

@@ -512,7 +512,17 @@ def _alignment(projects: Any) -> dict[str, Any]:
         .order_by("title")
         .values_list("title", flat=True)[:50]
     )
-    unaligned = projects.exclude(alignments__status=GoalAlignment.Status.CONFIRMED).count()
+
+    # Projects with no confirmed goal, and those with a suggestion of the metrics run that no
+    # lead has confirmed or rejected yet, counted in one query.
+    def alignment_exists(status: str) -> Exists:
+        return Exists(GoalAlignment.objects.filter(project=OuterRef("pk"), status=status))
+
+    counts = projects.aggregate(
+        unaligned=Count("pk", filter=~Q(alignment_exists(GoalAlignment.Status.CONFIRMED))),
+        awaiting=Count("pk", filter=Q(alignment_exists(GoalAlignment.Status.SUGGESTED))),
+    )
+    unaligned, awaiting = counts["unaligned"], counts["awaiting"]
     return {
         "sunburst": charts.alignment_sunburst(
             [
@@ -532,6 +542,8 @@ def _alignment(projects: Any) -> dict[str, Any]:
         ),
         "goals_without": goals_without,
         "unaligned": unaligned,
+        "awaiting": awaiting,
+        "has_spend": any(v["spend"] for v in per_goal.values()),
     }
 
 
@@ -541,8 +553,14 @@ def _risk_value(counts: PortfolioCounts) -> dict[str, Any]:
         {"unit": u.name, "cost": u.cost, "benefit": u.benefit, "projects": u.n, "high": u.high}
         for u in counts.units
     ]
-    rows.sort(key=lambda r: -float(r["cost"]))
-    return {"bubble": charts.risk_value_bubbles(rows), "rows": rows[:60], "unit_total": len(rows)}
+    rows.sort(key=lambda r: (-float(r["cost"]), -r["projects"]))
+    return {
+        "bubble": charts.risk_value_bubbles(rows),
+        "rows": rows[:60],
+        "unit_total": len(rows),
+        # Without any cost or benefit every bubble sits at (0, 0): the table says more.
+        "has_money": any(r["cost"] or r["benefit"] for r in rows),
+    }
 
 
 TREND_SCOPE = "portfolio"
@@ -610,7 +628,7 @@ def executive(request: HttpRequest) -> HttpResponse:
             OverlapCluster.objects.filter(run=run)
             .select_related("lead_project")
             .only(*CLUSTER_FIELDS, "lead_project__id", "lead_project__name")
-            .order_by("-consolidation_estimate")[:TOP_CLUSTERS]
+            .order_by("-consolidation_estimate", "-unit_count", "-size", "pk")[:TOP_CLUSTERS]
         )
         if run
         else []
@@ -630,7 +648,7 @@ def executive(request: HttpRequest) -> HttpResponse:
             y_title="Cluster",
             colour=charts.OKABE_ITO["green"],
         )
-        if clusters
+        if any(c.consolidation_estimate for c in clusters)
         else None,
         "load_plotly": True,
     }

@@ -124,6 +124,19 @@ def test_trend_lines_and_palette():
     assert shares["layout"]["yaxis"]["range"] == [0, 100]
 
 
+def test_trend_lines_with_a_few_days_show_the_last_week_by_day():
+    # one snapshot: Plotly alone would zoom into milliseconds around the single point
+    axis = charts.trend_lines({"a": [("2026-11-28", 1.0)]})["layout"]["xaxis"]
+    assert axis["type"] == "date"
+    assert axis["range"] == ["2026-11-21 12:00:00", "2026-11-28 12:00:00"]
+    assert axis["dtick"] == charts.DAY_MS
+    assert axis["tickformat"] == "%-d %b" and axis["hoverformat"] == "%-d %b %Y"
+    # a long history keeps Plotly's own range and ticks, labelled by day
+    long = charts.trend_lines({"a": [("2026-01-01", 1.0), ("2026-11-28", 2.0)]})
+    assert "range" not in long["layout"]["xaxis"] and "dtick" not in long["layout"]["xaxis"]
+    assert long["layout"]["xaxis"]["tickformat"] == "%-d %b %Y"
+
+
 def test_stacked_bar_uses_sanction_colours():
     figure = charts.stacked_bar(
         ["U1", "U2"],

@@ -184,6 +184,49 @@ def test_executive_without_history_says_so(client: Client, executive, unit):
     assert "No overlap clusters yet" in html
 
 
+def test_executive_without_costs_shows_tables_instead_of_empty_charts(
+    client: Client, executive, unit, other_unit
+):
+    # an imported inventory records no costs: every bubble and bar would sit at zero
+    a, b = ProjectFactory(business_unit=unit), ProjectFactory(business_unit=other_unit)
+    goal = StrategicGoalFactory(title="Faster public services")
+    GoalAlignmentFactory(project=a, goal=goal)
+    GoalAlignmentFactory(project=b, goal=StrategicGoalFactory(), status="suggested")
+    run = MetricRun.objects.create(
+        kind="full", status="succeeded", started_at=timezone.now(), finished_at=timezone.now()
+    )
+    for key, units in (("small", 1), ("wide", 2)):
+        OverlapCluster.objects.create(
+            run=run, key=key, label=f"cluster {key}", size=2, unit_count=units, lead_project=a
+        )
+    client.force_login(executive)
+
+    html = client.get("/governance/executive/").content.decode()
+
+    assert "No project has an annual cost or an expected benefit recorded yet" in html
+    assert 'data-chart="chart-risk-value"' not in html
+    assert "No project confirmed as serving a goal has an annual cost recorded" in html
+    assert 'data-chart="chart-sunburst"' not in html
+    assert "Faster public services" in html
+    assert "None of these clusters' projects has an annual cost recorded" in html
+    assert 'data-chart="chart-consolidation"' not in html
+    # the clusters spanning more units come first when no saving can be estimated
+    assert html.index("cluster wide") < html.index("cluster small")
+    # the suggestion waiting for its lead is counted
+    assert "projects with a suggested goal for their lead to confirm" in html
+
+
+def test_executive_counts_suggested_goals_awaiting_confirmation(client: Client, executive, unit):
+    for _ in range(3):
+        GoalAlignmentFactory(project=ProjectFactory(business_unit=unit), status="suggested")
+    client.force_login(executive)
+
+    html = client.get("/governance/executive/").content.decode()
+
+    assert "The metrics suggest goals for 3 projects" in html
+    assert '<span class="num">3</span><span class="label">projects with a suggested goal' in html
+
+
 @pytest.mark.parametrize("url", [*ACCESS])
 def test_query_counts_do_not_grow(
     client: Client, reviewer, unit, other_unit, url, django_assert_max_num_queries
