@@ -19,6 +19,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
+from pathlib import Path
+
+# gunicorn loads this file by path: make `config` importable, then read `.env` as Django does.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from config.dotenv import load_dotenv
+
+load_dotenv()
 
 
 def _int(name: str, default: int) -> int:

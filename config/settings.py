@@ -10,22 +10,12 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from config.dotenv import load_dotenv
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def _load_dotenv(path: Path) -> None:
-    """Read KEY=VALUE lines of a .env file into os.environ without overriding what is set."""
-    if not path.is_file():
-        return
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        os.environ.setdefault(key.strip(), value.strip().strip('"').strip("'"))
-
-
-_load_dotenv(BASE_DIR / ".env")
+load_dotenv(BASE_DIR / ".env")
 
 
 def env(name: str, default: str = "") -> str:
@@ -183,8 +173,9 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
-# --- Brute-force protection (django-axes): the 6th failure within 15 minutes for one username
-# or one address is refused, on the web sign-in and on the API token endpoint alike.
+# --- Brute-force protection (django-axes): the 5th failure within 15 minutes for one username
+# or one address locks them out (that attempt and every later one answers 429) until the
+# cool-off ends, on the web sign-in and on the API token endpoint alike.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_USE_ATTEMPT_EXPIRATION = True
@@ -324,6 +315,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # --- E-mail -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "maestro@localhost")
+# SMTP (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend).
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env("EMAIL_USE_TLS", "false").lower() == "true"
+EMAIL_USE_SSL = env("EMAIL_USE_SSL", "false").lower() == "true"
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
+# The address people open Maestro at (https://maestro.example.org): links in e-mails and
+# webhook payloads start with it; without it they are paths (/projects/12/).
+MAESTRO_BASE_URL = env("MAESTRO_BASE_URL").rstrip("/")
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", "INFO")

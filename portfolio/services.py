@@ -193,7 +193,10 @@ def project_register(
 def _lock_for_write(*, project_id: int, expected_version: int | None) -> Project:
     """Claim the version the caller read; raises if missing or stale. Atomic on every database."""
     if expected_version is None:
-        raise VersionRequired("Send the version you read (If-Match header or version field).")
+        raise VersionRequired(
+            "Send the version you read: the project's ETag in an If-Match header (API), or the "
+            "form's version field."
+        )
     claimed = Project.objects.filter(pk=project_id, version=expected_version).update(
         version=F("version") + 1, updated_at=timezone.now()
     )

@@ -174,3 +174,23 @@ def test_tasks_are_registered_under_their_names():
         "governance.deliver_webhook",
     ):
         assert name in app.tasks
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [("https://maestro.example.org", "https://maestro.example.org/projects/"), ("", "/projects/")],
+)
+def test_mail_links_start_with_the_base_url(
+    settings, unit, lead, people, django_capture_on_commit_callbacks, base_url, expected
+):
+    settings.MAESTRO_BASE_URL = base_url
+    project = ProjectFactory(business_unit=unit, risk_tier=Project.RiskTier.HIGH)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.review_submit(actor=lead, project=project)
+
+    body = mail.outbox[0].body
+    link = f"{expected}{project.pk}/"
+    assert link in body
+    if not base_url:
+        assert "://" not in body.split(link)[0].splitlines()[-1]

@@ -86,3 +86,93 @@ def test_env_example_lists_every_variable_the_settings_read():
         if "=" in line
     }
     assert read - listed == set()
+
+
+def _print_settings(names: str, **env: str) -> subprocess.CompletedProcess[str]:
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup();"
+        "from django.conf import settings as s;"
+        f"print(*[repr(getattr(s, n)) for n in {names.split()!r}], sep='|')"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_smtp_and_base_url_from_environment():
+    result = _print_settings(
+        "EMAIL_HOST EMAIL_PORT EMAIL_HOST_USER EMAIL_HOST_PASSWORD EMAIL_USE_TLS MAESTRO_BASE_URL",
+        EMAIL_HOST="smtp.example.org",
+        EMAIL_PORT="587",
+        EMAIL_HOST_USER="maestro",
+        EMAIL_HOST_PASSWORD="s3cret",
+        EMAIL_USE_TLS="true",
+        MAESTRO_BASE_URL="https://maestro.example.org/",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split("|") == [
+        "'smtp.example.org'",
+        "587",
+        "'maestro'",
+        "'s3cret'",
+        "True",
+        "'https://maestro.example.org'",
+    ]
+
+
+def test_tls_and_ssl_together_are_refused():
+    result = _print_settings("EMAIL_USE_TLS", EMAIL_USE_TLS="true", EMAIL_USE_SSL="true")
+    assert result.returncode != 0
+    assert "EMAIL_USE_TLS or EMAIL_USE_SSL, not both" in result.stderr
+
+
+def test_dotenv_fills_what_the_environment_does_not_set(tmp_path, monkeypatch):
+    from config.dotenv import load_dotenv
+
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "# a comment\nMAESTRO_T_A=from-file\nMAESTRO_T_B='quoted'\nnot a setting\n"
+        "MAESTRO_T_C=from-file\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("MAESTRO_T_C", "from-environment")
+    for name in ("MAESTRO_T_A", "MAESTRO_T_B"):
+        monkeypatch.delenv(name, raising=False)
+
+    load_dotenv(env_file)
+
+    assert os.environ["MAESTRO_T_A"] == "from-file"
+    assert os.environ["MAESTRO_T_B"] == "quoted"
+    assert os.environ["MAESTRO_T_C"] == "from-environment"
+    for name in ("MAESTRO_T_A", "MAESTRO_T_B"):
+        monkeypatch.delenv(name)
+
+
+def test_gunicorn_settings_read_dotenv(tmp_path):
+    # gunicorn loads its settings file by path: a copy of config/ beside its own .env
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "__init__.py").write_text("")
+    for name in ("gunicorn.conf.py", "dotenv.py"):
+        (tmp_path / "config" / name).write_text((ROOT / "config" / name).read_text())
+    (tmp_path / ".env").write_text("GUNICORN_BIND=127.0.0.1:8123\nWEB_CONCURRENCY=3\n")
+    code = (
+        "import runpy; c = runpy.run_path('config/gunicorn.conf.py');print(c['bind'], c['workers'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {"GUNICORN_BIND", "WEB_CONCURRENCY"}}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["127.0.0.1:8123", "3"]
