@@ -23,3 +23,7 @@ class GovernanceConfig(AppConfig):
         from governance.intake import register as register_intake_section
 
         register_intake_section()
+        # Example assessments and reviews for the demo (`load_demo`).
+        from governance.demo import register as register_demo_step
+
+        register_demo_step()

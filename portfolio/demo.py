@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,3 +107,13 @@ def example_goals_ensure() -> int:
 
 def demo_portfolio_loaded() -> bool:
     return Project.objects.filter(source=Project.Source.IMPORTED).exists()
+
+
+# Steps other apps add to the demo (governance records example assessments and reviews): each
+# runs after the portfolio and the demo users exist and returns a line to print, or None.
+DEMO_STEPS: list[Callable[[], str | None]] = []
+
+
+def register_demo_step(step: Callable[[], str | None]) -> None:
+    if step not in DEMO_STEPS:
+        DEMO_STEPS.append(step)

@@ -33,6 +33,10 @@ class Command(BaseCommand):
             self.stdout.write("Demo portfolio already loaded: reusing it.")
         demo.example_goals_ensure()
         users = demo.demo_users_ensure()
+        for step in demo.DEMO_STEPS:
+            line = step()
+            if line:
+                self.stdout.write(line)
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Maestro demo: http://127.0.0.1:8000"))
         self.stdout.write(f"Sign in with any of these (password: {demo.DEMO_PASSWORD}):")

@@ -1,0 +1,106 @@
+"""The demo's example governance activity: assessments from the inventory's own answers, a
+review in each state, once, through the audited services; `load_demo` end to end."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.utils.html import escape
+
+from governance import demo
+from governance.models import Review, ReviewCondition, RiskAssessment
+from portfolio import demo as portfolio_demo
+from portfolio.models import AuditEvent, Project
+from tests.factories import BusinessUnitFactory, ProjectFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def doj():
+    agency = BusinessUnitFactory(code="DOJ", name="Department of Justice")
+    bureau = BusinessUnitFactory(code="FBI", name="FBI", parent=agency)
+    impacts = ["rights", "neither", "rights_and_safety", "", "safety", "neither", "neither", ""]
+    projects = [
+        ProjectFactory(business_unit=bureau if i % 2 else agency, omb_impact=impact)
+        for i, impact in enumerate(impacts)
+    ]
+    BusinessUnitFactory(code="VA", name="Veterans Affairs")
+    portfolio_demo.demo_users_ensure()
+    return projects
+
+
+def test_answers_are_only_what_the_inventory_says():
+    rights = Project(omb_impact="rights", involves_pii=True, techniques=["generative"])
+    safety = Project(omb_impact="safety", involves_pii=None, techniques=["nlp"])
+    neither = Project(omb_impact="neither")
+
+    assert demo.answers_from_inventory(rights) == {
+        "principal_basis_for_decisions": True,
+        "omb_effect_areas": ["civil_rights_privacy"],
+        "processes_personal_data": True,
+        "generates_synthetic_content": True,
+    }
+    assert demo.answers_from_inventory(safety)["omb_effect_areas"] == ["health_safety"]
+    assert demo.answers_from_inventory(neither) == {
+        "principal_basis_for_decisions": False,
+        "omb_effect_areas": [],
+        "processes_personal_data": False,
+        "generates_synthetic_content": False,
+    }
+
+
+def test_demo_activity_assesses_owns_and_reviews_the_leads_projects(doj):
+    line = demo.demo_governance_ensure()
+
+    assert line is not None and "8 projects of DOJ" in line
+    assert RiskAssessment.objects.count() == 8
+    assert set(Project.objects.values_list("owner__username", flat=True)) == {"lead"}
+    impacting = Project.objects.filter(omb_impact__in=["rights", "rights_and_safety", "safety"])
+    assert all(a.high_impact for a in RiskAssessment.objects.filter(project__in=impacting))
+    assert sorted(Review.objects.values_list("status", flat=True)) == sorted(demo.REVIEW_STORY)
+    assert "submitted" in demo.REVIEW_STORY and "approved_with_conditions" in demo.REVIEW_STORY
+    assert ReviewCondition.objects.get().met_at is None
+    decided = Review.objects.exclude(decided_by=None)
+    assert {r.decided_by.username for r in decided} == {"reviewer"}
+    # every step is on the audit trail, by the demo lead or reviewer
+    actors = set(AuditEvent.objects.values_list("actor__username", flat=True))
+    assert actors == {"lead", "reviewer"}
+    assert AuditEvent.objects.filter(action="risk_assessment.recorded").count() == 8
+
+
+def test_demo_activity_runs_once_and_never_over_real_governance(doj):
+    demo.demo_governance_ensure()
+    events = AuditEvent.objects.count()
+
+    assert demo.demo_governance_ensure() is None
+    assert AuditEvent.objects.count() == events
+    assert RiskAssessment.objects.count() == 8
+
+
+def test_demo_activity_needs_the_demo_lead(doj):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.filter(username="lead").delete()
+
+    assert demo.demo_governance_ensure() is None
+    assert not RiskAssessment.objects.exists()
+
+
+def test_load_demo_end_to_end_fills_the_review_desk(capsys, client):
+    call_command("load_demo")
+    out = capsys.readouterr().out
+
+    assert "created: 2133" in out
+    assert "Demo governance: 12 projects of DOJ" in out
+    assert Review.objects.filter(status__in=Review.OPEN).count() == 3
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.get(username="reviewer"))
+    desk = client.get("/governance/reviews/").content.decode()
+    for review in Review.objects.filter(status__in=Review.OPEN):
+        assert escape(review.project.name) in desk
+    # a second run reuses everything
+    call_command("load_demo")
+    assert "Demo portfolio already loaded" in capsys.readouterr().out
+    assert RiskAssessment.objects.count() == 12
