@@ -34,19 +34,13 @@ from governance.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from portfolio.admin import RecordAdmin
 
 _M = TypeVar("_M", bound=models.Model)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin[_M]):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+# Records the system keeps: read in the admin, never edited by hand (the registry's own base).
+ReadOnlyAdmin = RecordAdmin
 
 
 class ReadOnlyInline(admin.TabularInline[_M, Review]):

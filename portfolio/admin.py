@@ -331,7 +331,7 @@ class ToolAdoptionAdmin(admin.ModelAdmin[ToolAdoption]):
         return False
 
 
-class _RecordAdmin(admin.ModelAdmin[_M]):
+class RecordAdmin(admin.ModelAdmin[_M]):
     """Records the system keeps (import jobs, the outbox): read here, never edited by hand."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -345,7 +345,7 @@ class _RecordAdmin(admin.ModelAdmin[_M]):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(_RecordAdmin[ImportJob]):
+class ImportJobAdmin(RecordAdmin[ImportJob]):
     """Uploads from the import page: who, which file and format, progress and the row report."""
 
     list_display = [
@@ -366,7 +366,7 @@ class ImportJobAdmin(_RecordAdmin[ImportJob]):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(_RecordAdmin[OutboxMessage]):
+class OutboxMessageAdmin(RecordAdmin[OutboxMessage]):
     """Background jobs recorded with the writes that asked for them; pending ones (not yet
     dispatched, e.g. while the broker was down) are sent by `flush_outbox`."""
 

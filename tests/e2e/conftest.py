@@ -76,3 +76,22 @@ def sign_in(page, username: str, password: str = "correct-horse-battery") -> Non
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def ocr_portfolio(**existing: object) -> tuple[object, object, object]:
+    """A tax office registering, and a permits office that already runs invoice OCR: the
+    similar project the journeys and the panel's tests expect to appear while typing.
+    Returns (home unit, other unit, the existing OCR project)."""
+    from tests.factories import BusinessUnitFactory, ProjectFactory
+
+    home = BusinessUnitFactory(code="TAX", name="Tax office")
+    elsewhere = BusinessUnitFactory(code="PERMITS", name="Permits office")
+    project = ProjectFactory(
+        business_unit=elsewhere,
+        name="Invoice OCR digitisation",
+        problem="Scanned paper invoices are typed in by hand. Optical character recognition "
+        "reads the scanned invoices and extracts supplier, amount and date.",
+        stage="production",
+        **existing,
+    )
+    return home, elsewhere, project

@@ -14,9 +14,8 @@ import pytest
 
 from governance.models import Review
 from portfolio.models import Project
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import ocr_portfolio, screenshot, sign_in
 from tests.factories import (
-    BusinessUnitFactory,
     GoalAlignmentFactory,
     ProjectFactory,
     member_of,
@@ -28,16 +27,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def portfolio_with_ocr_project():
-    home = BusinessUnitFactory(code="TAX", name="Tax office")
-    elsewhere = BusinessUnitFactory(code="PERMITS", name="Permits office")
-    existing = ProjectFactory(
-        business_unit=elsewhere,
-        name="Invoice OCR digitisation",
-        problem="Scanned paper invoices are typed in by hand. Optical character recognition "
-        "reads the scanned invoices and extracts supplier, amount and date.",
-        stage="production",
-        annual_cost=120000,
-    )
+    home, elsewhere, existing = ocr_portfolio(annual_cost=120000)
     for i in range(6):
         ProjectFactory(
             business_unit=elsewhere if i % 2 else home,

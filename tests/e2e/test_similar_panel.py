@@ -13,8 +13,8 @@ import json
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.e2e.conftest import sign_in
-from tests.factories import BusinessUnitFactory, ProjectFactory, member_of
+from tests.e2e.conftest import ocr_portfolio, sign_in
+from tests.factories import ProjectFactory, member_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,15 +23,7 @@ SIMILAR = "**/api/v1/projects/similar/"
 
 @pytest.fixture
 def ocr_project():
-    home = BusinessUnitFactory(code="TAX", name="Tax office")
-    elsewhere = BusinessUnitFactory(code="PERMITS", name="Permits office")
-    existing = ProjectFactory(
-        business_unit=elsewhere,
-        name="Invoice OCR digitisation",
-        problem="Scanned paper invoices are typed in by hand. Optical character recognition "
-        "reads the scanned invoices and extracts supplier, amount and date.",
-        stage="production",
-    )
+    home, _, existing = ocr_portfolio()
     ProjectFactory(business_unit=home, name="Chatbot for citizen questions", stage="pilot")
     member_of(home, username="nina")
     return existing
