@@ -209,6 +209,36 @@ def rereview_is_due(*, project: Project, now: dt.datetime | None = None) -> bool
     return last is not None and last < cutoff
 
 
+SUBMITTABLE_STATUSES = (
+    Project.ReviewStatus.NOT_SUBMITTED,
+    Project.ReviewStatus.CHANGES_REQUESTED,
+    Project.ReviewStatus.CHANGES_SINCE_APPROVAL,
+)
+
+
+def submission_blocker(*, project: Project) -> str | None:
+    """Why the project cannot be submitted for review now, or None when it can (whoever asks:
+    who may submit is `permissions.can_submit`)."""
+    status = project.review_status
+    label = str(Project.ReviewStatus(status).label).lower() if status else status
+    if project.archived_at is not None:
+        return "An archived project cannot be submitted for review."
+    if status in APPROVED_STATUSES:
+        if not rereview_is_due(project=project):
+            return (
+                f"The project is {label}. It comes back to review when its purpose, "
+                "data, tools or tier change, or when its yearly re-review is due."
+            )
+    elif status not in SUBMITTABLE_STATUSES:
+        return (
+            f"The project is {label}; only a project that was never submitted, that "
+            "has changes requested or that changed since approval can be submitted."
+        )
+    if not project.risk_tier:
+        return "Record a risk assessment before submitting the project for review."
+    return None
+
+
 QUEUE_REREVIEW = "rereview_due"
 
 

@@ -34,13 +34,6 @@ from portfolio.models import Project
 Actor = AbstractBaseUser | AnonymousUser | None
 ReviewStatus = Project.ReviewStatus
 
-SUBMITTABLE = frozenset(
-    {
-        ReviewStatus.NOT_SUBMITTED,
-        ReviewStatus.CHANGES_REQUESTED,
-        ReviewStatus.CHANGES_SINCE_APPROVAL,
-    }
-)
 APPROVED = frozenset({ReviewStatus.APPROVED, ReviewStatus.APPROVED_WITH_CONDITIONS})
 
 
@@ -170,21 +163,9 @@ def review_submit(*, actor: Actor, project: Project, note: str = "") -> Review:
     )
     locked = Project.objects.select_for_update().get(pk=project.pk)
     status = locked.review_status
-    if locked.archived_at is not None:
-        raise TransitionError("An archived project cannot be submitted for review.")
-    if status in APPROVED:
-        if not selectors.rereview_is_due(project=locked):
-            raise TransitionError(
-                f"The project is {_label(status)}. It comes back to review when its purpose, "
-                "data, tools or tier change, or when its yearly re-review is due."
-            )
-    elif status not in SUBMITTABLE:
-        raise TransitionError(
-            f"The project is {_label(status)}; only a project that was never submitted, that "
-            "has changes requested or that changed since approval can be submitted."
-        )
-    if not locked.risk_tier:
-        raise TransitionError("Record a risk assessment before submitting the project for review.")
+    blocker = selectors.submission_blocker(project=locked)
+    if blocker is not None:
+        raise TransitionError(blocker)
     now = timezone.now()
     last_cycle = Review.objects.filter(project=locked).aggregate(last=Max("cycle"))["last"] or 0
     review = Review(

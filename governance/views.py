@@ -349,6 +349,7 @@ def project_governance(request: HttpRequest, pk: int) -> HttpResponse:
         "overlaps": _project_overlaps(project),
         "can_assess": permissions.can_record_assessment(user, project),
         "can_submit": permissions.can_submit(user, project) and not project.archived_at,
+        "submission_blocker": selectors.submission_blocker(project=project),
         "can_comment": permissions.can_comment(user, project),
         "can_set_controls": can_edit,
         "is_reviewer": roles.is_reviewer(user),
