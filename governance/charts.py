@@ -146,9 +146,19 @@ def compliance_heatmap(
                 "zmax": 100,
                 "colorscale": SEQUENTIAL,
                 "colorbar": {"title": {"text": "% met"}},
-                "texttemplate": "%{z:.0f}%",
-                "hovertemplate": "%{y}<br>%{x}: %{z:.1f}% of applicable controls met"
-                "<extra></extra>",
+                # Blank where no control applies (a template would print a lone "%" there).
+                "text": [["" if v is None else f"{v:.0f}%" for v in row] for row in z],
+                "texttemplate": "%{text}",
+                "customdata": [
+                    [
+                        "no control of it applies"
+                        if v is None
+                        else f"{v:.1f}% of applicable controls met"
+                        for v in row
+                    ]
+                    for row in z
+                ],
+                "hovertemplate": "%{y}<br>%{x}: %{customdata}<extra></extra>",
                 "xgap": 2,
                 "ygap": 2,
             }

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from governance import services
+from governance import selectors, services
 from governance.models import Review, RiskAssessment
 from portfolio import roles
 from portfolio import services as portfolio_services
@@ -40,14 +40,14 @@ SAFETY = {Project.OmbImpact.SAFETY, Project.OmbImpact.RIGHTS_AND_SAFETY}
 IMPACTING = RIGHTS | SAFETY | {Project.OmbImpact.HIGH_IMPACT}
 # What happens to the first projects after their assessment, in order (the rest stay assessed).
 REVIEW_STORY = (
-    "approved_with_conditions",
     "approved",
+    "approved_with_conditions",
     "changes_requested",
     "in_review",
     "submitted",
     "submitted",
 )
-DEMO_NOTE = "Demo: example review recorded by `load_demo`."
+DEMO_NOTE = "Demo: an example review recorded by manage.py load_demo."
 
 
 def answers_from_inventory(project: Project) -> dict[str, Any]:
@@ -95,6 +95,16 @@ def _review_story(project: Project, step: str, lead: Any, reviewer: Any) -> None
         ]
     if step == "changes_requested":
         note = "Describe the data used and how a person can contest an output."
+    if step == "approved":
+        # the evidence a reviewer would have looked for: every applicable control met
+        for control in selectors.applicable_controls(project=project):
+            services.control_status_set(
+                actor=lead,
+                project=project,
+                control=control,
+                status="met",
+                note="Demo: example evidence recorded by manage.py load_demo.",
+            )
     services.review_decide(
         actor=reviewer, review=review, decision=step, note=note, conditions=conditions
     )
@@ -140,6 +150,7 @@ def demo_governance_ensure() -> str | None:
             services.risk_assessment_record(
                 actor=lead, project=project, answers=answers_from_inventory(project)
             )
+            project.refresh_from_db()  # the tier the assessment set
             if i < len(REVIEW_STORY):
                 _review_story(project, REVIEW_STORY[i], lead, reviewer)
     reviews = min(len(projects), len(REVIEW_STORY))

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils.html import escape
 
 from governance import demo
-from governance.models import Review, ReviewCondition, RiskAssessment
+from governance.models import ControlStatus, Review, ReviewCondition, RiskAssessment
 from portfolio import demo as portfolio_demo
 from portfolio.models import AuditEvent, Project
 from tests.factories import BusinessUnitFactory, ProjectFactory
@@ -61,6 +61,10 @@ def test_demo_activity_assesses_owns_and_reviews_the_leads_projects(doj):
     assert sorted(Review.objects.values_list("status", flat=True)) == sorted(demo.REVIEW_STORY)
     assert "submitted" in demo.REVIEW_STORY and "approved_with_conditions" in demo.REVIEW_STORY
     assert ReviewCondition.objects.get().met_at is None
+    # the plainly approved project has its applicable controls met
+    approved = Review.objects.get(status="approved").project
+    statuses = ControlStatus.objects.filter(project=approved)
+    assert statuses.exists() and {c.status for c in statuses} == {"met"}
     decided = Review.objects.exclude(decided_by=None)
     assert {r.decided_by.username for r in decided} == {"reviewer"}
     # every step is on the audit trail, by the demo lead or reviewer

@@ -40,6 +40,9 @@ def test_compliance_heatmap_percent_and_none():
     trace = figure["data"][0]
     assert trace["z"] == [[100.0, None], [25.0, 50.0]]
     assert trace["zmin"] == 0 and trace["zmax"] == 100
+    # a cell where no control applies is blank, not a lone "%"
+    assert trace["text"] == [["100%", ""], ["25%", "50%"]]
+    assert trace["customdata"][0][1] == "no control of it applies"
     assert figure["layout"]["xaxis"]["title"]["text"] == "Framework"
     assert "Business unit" in figure["layout"]["yaxis"]["title"]["text"]
 
