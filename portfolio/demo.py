@@ -11,11 +11,13 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from portfolio import roles
-from portfolio.models import BusinessUnit, Membership, Project, StrategicGoal
+from portfolio.models import BusinessUnit, Membership, Project, StrategicGoal, ToolAdoption
 
 DEMO_INVENTORY = (
     Path(__file__).resolve().parent / "fixtures" / "inventories" / ("federal-ai-inventory-2024.csv")
 )
+# The 2025 federal list of commercial AI use: tool adoptions by agency (the tools page, shadow AI).
+DEMO_TOOL_LIST = DEMO_INVENTORY.with_name("federal-ai-inventory-2025-cots.csv")
 # Printed on purpose by `make run`: demo accounts only, never created by migrations.
 DEMO_PASSWORD = "maestro-demo-2026"  # noqa: S105  # nosec B105
 
@@ -107,6 +109,10 @@ def example_goals_ensure() -> int:
 
 def demo_portfolio_loaded() -> bool:
     return Project.objects.filter(source=Project.Source.IMPORTED).exists()
+
+
+def demo_adoptions_loaded() -> bool:
+    return ToolAdoption.objects.exists()
 
 
 # Steps other apps add to the demo (governance records example assessments and reviews): each

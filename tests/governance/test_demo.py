@@ -10,7 +10,7 @@ from django.utils.html import escape
 from governance import demo
 from governance.models import ControlStatus, Review, ReviewCondition, RiskAssessment
 from portfolio import demo as portfolio_demo
-from portfolio.models import AuditEvent, Project
+from portfolio.models import AuditEvent, Project, ToolAdoption
 from tests.factories import BusinessUnitFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +96,8 @@ def test_load_demo_end_to_end_fills_the_review_desk(capsys, client):
     out = capsys.readouterr().out
 
     assert "created: 2133" in out
+    assert "adoptions created: 816" in out
+    assert ToolAdoption.objects.count() == 816
     assert "Demo governance: 12 projects of DOJ" in out
     assert Review.objects.filter(status__in=Review.OPEN).count() == 3
     from django.contrib.auth import get_user_model
@@ -106,5 +108,8 @@ def test_load_demo_end_to_end_fills_the_review_desk(capsys, client):
         assert escape(review.project.name) in desk
     # a second run reuses everything
     call_command("load_demo")
-    assert "Demo portfolio already loaded" in capsys.readouterr().out
+    again = capsys.readouterr().out
+    assert "Demo portfolio already loaded" in again
+    assert "adoptions created" not in again
+    assert ToolAdoption.objects.count() == 816
     assert RiskAssessment.objects.count() == 12

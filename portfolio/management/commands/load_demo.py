@@ -10,13 +10,16 @@ from portfolio import demo
 
 
 class Command(BaseCommand):
-    help = "Load the 2024 federal AI inventory, example goals and one demo user per role."
+    help = (
+        "Load the 2024 federal AI inventory, the 2025 commercial AI use list, example goals "
+        "and one demo user per role."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
             "--force-import",
             action="store_true",
-            help="Import the inventory again even if projects were already imported.",
+            help="Import the inventory and the commercial AI list again even if already imported.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -31,6 +34,13 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("Demo portfolio already loaded: reusing it.")
+        if options["force_import"] or not demo.demo_adoptions_loaded():
+            self.stdout.write("Importing the 2025 federal list of commercial AI use (adoptions)…")
+            report = run_import(path=demo.DEMO_TOOL_LIST, fmt="omb-2025-cots", skip_invalid=True)
+            self.stdout.write(
+                f"adoptions created: {report.created}, unchanged: {report.unchanged}, "
+                f"rejected: {report.rejected}"
+            )
         demo.example_goals_ensure()
         users = demo.demo_users_ensure()
         for step in demo.DEMO_STEPS:
