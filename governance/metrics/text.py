@@ -336,6 +336,19 @@ class Document:
     def text(self) -> str:
         return " \n ".join(f for f in (self.name, self.problem, self.benefits, self.outputs) if f)
 
+    def weighted_fields(self, params: TextParams) -> list[tuple[str, float]]:
+        """The fields that count, as (text, weight): not empty, with a positive weight."""
+        return [
+            (text, weight)
+            for text, weight in (
+                (self.name, params.name_weight),
+                (self.problem, params.problem_weight),
+                (self.benefits, params.benefits_weight),
+                (self.outputs, params.outputs_weight),
+            )
+            if text and weight > 0
+        ]
+
 
 # How the single terms that the phrase table produces are shown to people.
 TERM_DISPLAY: Mapping[str, str] = {
@@ -464,14 +477,7 @@ class Analyzer:
         `cache`: see `field` (for a batch of documents)."""
         counts: dict[str, float] = {}
         phrases: set[str] = set()
-        for text, weight in (
-            (document.name, params.name_weight),
-            (document.problem, params.problem_weight),
-            (document.benefits, params.benefits_weight),
-            (document.outputs, params.outputs_weight),
-        ):
-            if not text or weight <= 0:
-                continue
+        for text, weight in document.weighted_fields(params):
             field_counts, field_phrases = self.field(text, cache)
             get = counts.get
             for word, n in field_counts:
@@ -738,14 +744,7 @@ def _analyse_batch(analyzer: Analyzer, documents: Sequence[Document], params: Te
     field_weights: list[float] = []
     empty = np.zeros(0, dtype=np.int64)
     for row, document in enumerate(documents):
-        for text, weight in (
-            (document.name, params.name_weight),
-            (document.problem, params.problem_weight),
-            (document.benefits, params.benefits_weight),
-            (document.outputs, params.outputs_weight),
-        ):
-            if not text or weight <= 0:
-                continue
+        for text, weight in document.weighted_fields(params):
             entry = cache.get(text)
             if entry is None:
                 words = analyzer.words(text)
