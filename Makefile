@@ -24,7 +24,7 @@ install: $(STAMP)
 run: install
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput -v 0
-	$(PY) manage.py load_demo
+	$(PY) manage.py load_demo --url http://$(HOST):$(PORT)
 	$(PY) manage.py compute_metrics
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -96,6 +96,7 @@ def test_load_demo_end_to_end_fills_the_review_desk(capsys, client):
     out = capsys.readouterr().out
 
     assert "created: 2133" in out
+    assert "Maestro demo: http://127.0.0.1:8000" in out
     assert "adoptions created: 816" in out
     assert ToolAdoption.objects.count() == 816
     assert "Demo governance: 12 projects of DOJ" in out
@@ -107,8 +108,9 @@ def test_load_demo_end_to_end_fills_the_review_desk(capsys, client):
     for review in Review.objects.filter(status__in=Review.OPEN):
         assert escape(review.project.name) in desk
     # a second run reuses everything
-    call_command("load_demo")
+    call_command("load_demo", url="http://127.0.0.1:8080")
     again = capsys.readouterr().out
+    assert "Maestro demo: http://127.0.0.1:8080" in again
     assert "Demo portfolio already loaded" in again
     assert "adoptions created" not in again
     assert ToolAdoption.objects.count() == 816

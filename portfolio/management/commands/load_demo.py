@@ -17,6 +17,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
+            "--url",
+            default="http://127.0.0.1:8000",
+            help="The address printed for the demo (make run passes its HOST and PORT).",
+        )
+        parser.add_argument(
             "--force-import",
             action="store_true",
             help="Import the inventory and the commercial AI list again even if already imported.",
@@ -48,7 +53,7 @@ class Command(BaseCommand):
             if line:
                 self.stdout.write(line)
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS("Maestro demo: http://127.0.0.1:8000"))
+        self.stdout.write(self.style.SUCCESS(f"Maestro demo: {options['url']}"))
         self.stdout.write(f"Sign in with any of these (password: {demo.DEMO_PASSWORD}):")
         for user, where in users:
             self.stdout.write(f"  {user.username:<10} {user.role:<10} {where}")
