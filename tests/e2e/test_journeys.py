@@ -74,6 +74,31 @@ def test_lead_registers_sees_similar_project_and_submits(page, portfolio_with_oc
     assert page.console_errors == []
 
 
+def test_member_registers_assesses_and_submits_in_one_step(page, portfolio_with_ocr_project):
+    # the registration form's risk questionnaire: the owner (the member, by default) answers it
+    # and submits with the registration
+    home, _ = portfolio_with_ocr_project
+    member_of(home, username="maya")
+    sign_in(page, "maya")
+
+    page.goto("/projects/new/")
+    page.fill("#id_name", "Benefits chatbot")
+    page.fill("#id_problem", "Citizens wait on the phone to ask simple questions about benefits.")
+    page.get_by_text("Answer the risk questionnaire now (optional)").click()
+    page.check("#id_risk-interacts_with_people")
+    page.check("#id_risk-submit")
+    page.click("button[value=register]")
+    page.wait_for_load_state("networkidle")
+
+    project = Project.objects.get(name="Benefits chatbot")
+    assert page.url.endswith(f"/projects/{project.pk}/")
+    assert "Risk assessment recorded: Limited tier. Submitted for review." in page.content()
+    assert project.risk_tier == "limited"
+    assert project.review_status == "submitted"
+    assert Review.objects.get(project=project).submitted_by.username == "maya"
+    assert page.console_errors == []
+
+
 def test_reviewer_approves_with_a_condition(page, portfolio_with_ocr_project):
     from governance import services
 
