@@ -630,11 +630,6 @@ def webhook_endpoint_save(
 def webhook_endpoint_delete(*, actor: Actor, endpoint: WebhookEndpoint) -> None:
     """Delete an endpoint with its delivery log; one `webhook.deleted` event keeps what it was."""
     _require_admin(actor)
-    before = audit.snapshot(endpoint, WEBHOOK_FIELDS)
-    audit.record(
-        actor=actor,
-        action="webhook.deleted",
-        target=endpoint,
-        changes=audit.diff(before, {}),
+    audit.record_deletion(
+        actor=actor, action="webhook.deleted", target=endpoint, fields=WEBHOOK_FIELDS
     )
-    endpoint.delete()

@@ -114,6 +114,26 @@ def record(
     return event
 
 
+def record_deletion(
+    *,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    action: str,
+    target: models.Model,
+    fields: Iterable[str],
+    business_unit: BusinessUnit | int | None = None,
+) -> AuditEvent:
+    """Delete `target`, keeping what it was (its `fields`, before → nothing) in one event."""
+    event = record(
+        actor=actor,
+        action=action,
+        target=target,
+        changes=diff(snapshot(target, fields), {}),
+        business_unit=business_unit,
+    )
+    target.delete()
+    return event
+
+
 # --- Export --------------------------------------------------------------------------------------
 
 EXPORT_COLUMNS = (

@@ -541,15 +541,13 @@ def alignment_update(
 @transaction.atomic
 def alignment_delete(*, actor: Actor, alignment: GoalAlignment) -> None:
     _check_alignment_rights(actor, alignment.project)
-    before = audit.snapshot(alignment, ALIGNMENT_FIELDS)
-    audit.record(
+    audit.record_deletion(
         actor=actor,
         action="alignment.deleted",
         target=alignment,
-        changes=audit.diff(before, {}),
+        fields=ALIGNMENT_FIELDS,
         business_unit=alignment.project.business_unit_id,
     )
-    alignment.delete()
 
 
 # --- Background imports --------------------------------------------------------------------------
