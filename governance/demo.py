@@ -75,7 +75,7 @@ def _demo_projects(unit: BusinessUnit) -> list[Project]:
     # alternate, so that the review story covers both kinds
     mixed: list[Project] = []
     for i in range(max(len(impacting), len(others))):
-        mixed += [p for p in (impacting[i : i + 1] + others[i : i + 1])]
+        mixed += impacting[i : i + 1] + others[i : i + 1]
     return mixed
 
 

@@ -115,6 +115,35 @@ def demo_adoptions_loaded() -> bool:
     return ToolAdoption.objects.exists()
 
 
+@dataclass(frozen=True)
+class DemoSource:
+    """A public file the demo imports once (again with `load_demo --force-import`)."""
+
+    title: str
+    path: Path
+    fmt: str
+    rows: str  # what its rows become, in the report line
+    loaded: Callable[[], bool]
+
+
+DEMO_SOURCES: tuple[DemoSource, ...] = (
+    DemoSource(
+        "the 2024 federal AI use case inventory",
+        DEMO_INVENTORY,
+        "omb-2024",
+        "projects",
+        demo_portfolio_loaded,
+    ),
+    DemoSource(
+        "the 2025 federal list of commercial AI use",
+        DEMO_TOOL_LIST,
+        "omb-2025-cots",
+        "tool adoptions",
+        demo_adoptions_loaded,
+    ),
+)
+
+
 # Steps other apps add to the demo (governance records example assessments and reviews): each
 # runs after the portfolio and the demo users exist and returns a line to print, or None.
 DEMO_STEPS: list[Callable[[], str | None]] = []

@@ -30,22 +30,16 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from portfolio.importers import run_import
 
-        if options["force_import"] or not demo.demo_portfolio_loaded():
-            self.stdout.write("Importing the 2024 federal AI use case inventory…")
-            report = run_import(path=demo.DEMO_INVENTORY, fmt="omb-2024", skip_invalid=True)
-            self.stdout.write(
-                f"created: {report.created}, updated: {report.updated}, "
-                f"unchanged: {report.unchanged}, rejected: {report.rejected}"
-            )
-        else:
-            self.stdout.write("Demo portfolio already loaded: reusing it.")
-        if options["force_import"] or not demo.demo_adoptions_loaded():
-            self.stdout.write("Importing the 2025 federal list of commercial AI use (adoptions)…")
-            report = run_import(path=demo.DEMO_TOOL_LIST, fmt="omb-2025-cots", skip_invalid=True)
-            self.stdout.write(
-                f"adoptions created: {report.created}, unchanged: {report.unchanged}, "
-                f"rejected: {report.rejected}"
-            )
+        for source in demo.DEMO_SOURCES:
+            if options["force_import"] or not source.loaded():
+                self.stdout.write(f"Importing {source.title}…")
+                report = run_import(path=source.path, fmt=source.fmt, skip_invalid=True)
+                self.stdout.write(
+                    f"{source.rows} created: {report.created}, updated: {report.updated}, "
+                    f"unchanged: {report.unchanged}, rejected: {report.rejected}"
+                )
+            else:
+                self.stdout.write(f"{source.title[0].upper()}{source.title[1:]}: already loaded.")
         demo.example_goals_ensure()
         users = demo.demo_users_ensure()
         for step in demo.DEMO_STEPS:
