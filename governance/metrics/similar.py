@@ -146,7 +146,10 @@ class SimilarityIndex:
             fitted.analyzer.lexicon,
         )
         display = fitted.analyzer.display
-        model.analyzer.set_display({term: display(term) for term in fitted.terms})
+        model.analyzer.set_display(
+            {term: display(term) for term in fitted.terms}
+            | fitted.analyzer.phrases_as_written(fitted.phrase_index)
+        )
         rows = _Rows(
             ids=[p.id for p in profiles.projects],
             scopes=[p.scope_unit_id for p in profiles.projects],
@@ -384,6 +387,7 @@ class SimilarityIndex:
             "terms": list(model.terms),
             "display": [model.analyzer.display(t) for t in model.terms],
             "phrase_terms": list(model.phrase_terms),
+            "phrase_display": model.analyzer.phrases_as_written(model.phrase_index),
             "text_params": asdict(model.params),
             "overlap_params": {
                 k: v for k, v in asdict(self.params).items() if k not in ("text", "neighbours")
@@ -445,6 +449,8 @@ class SimilarityIndex:
             lexicon,
         )
         model.analyzer.set_display(dict(zip(meta["terms"], meta["display"], strict=True)))
+        # An index stored before phrases were shown as written has none: they are composed.
+        model.analyzer.set_display(meta.get("phrase_display", {}))
         rows = _Rows(
             ids=[int(i) for i in arrays["ids"]],
             scopes=[int(s) for s in arrays["scopes"]],

@@ -28,7 +28,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, pairwise, repeat
@@ -387,6 +387,13 @@ class Analyzer:
         # The words seen for each term and how often, to show a term as its most frequent word.
         self._words_of: dict[str, list[str]] = {}
         self._word_counts: Counter[str] = Counter()
+        # Adjacent word pairs as written ("consumer complaints"), to show a two-word phrase
+        # the way people wrote it rather than as each stem's most frequent word.
+        # Counted while the word counts are; once the counting is over, only the best written
+        # form of each phrase is kept.
+        self._pair_counts: dict[str, int] = {}
+        self._phrase_shown: dict[str, str] = {}
+        self._special = frozenset(lexicon.tool_terms) | TERM_DISPLAY.keys()
         self._display: dict[str, str] = {}
         self._counted_texts = 0
 
@@ -415,24 +422,70 @@ class Analyzer:
         if not text:
             return []
         words = self.lexicon.apply(tokens(text))
-        if self._counted_texts < WORD_COUNT_TEXTS:
-            self._counted_texts += 1
-            self._word_counts.update(words)
         cache = self._cache
         get = cache.get
         term = self._term
-        return [
+        terms = [
             known if (known := get(word, _MISSING)) is not _MISSING else term(word)
             for word in words
         ]
+        if self._counted_texts < WORD_COUNT_TEXTS:
+            self._counted_texts += 1
+            self._word_counts.update(words)
+            self._count_phrases(words, terms)
+        return terms
+
+    def _count_phrases(self, words: Sequence[str], terms: Sequence[str | None]) -> None:
+        """Count the written forms of the text's phrases of two plain words (a tool or a
+        phrase-table term is shown by its name instead)."""
+        counts = self._pair_counts
+        get = counts.get
+        special = self._special
+        for (a, ta), (b, tb) in pairwise(zip(words, terms, strict=True)):
+            if ta and tb and ta != tb and ta not in special and tb not in special:
+                written = a + " " + b
+                counts[written] = get(written, 0) + 1
+        if self.words_counted:
+            # Counting is over: keep each phrase's best form, free the counts.
+            cache = self._cache
+            best: dict[str, tuple[int, str]] = {}
+            for written, n in counts.items():
+                first, second = written.split(" ")
+                phrase = f"{cache[first]} {cache[second]}"
+                known = best.get(phrase)
+                if known is None or _better_form(n, written, *known):
+                    best[phrase] = (n, written)
+            self._phrase_shown = {phrase: form for phrase, (_, form) in best.items()}
+            self._pair_counts = {}
+
+    def _written_form(self, phrase: str) -> str | None:
+        """The phrase's best written form while the counting goes on."""
+        first, second = phrase.split(" ")
+        counts = self._pair_counts
+        best: tuple[int, str] | None = None
+        for a in self._words_of.get(first, ()):
+            for b in self._words_of.get(second, ()):
+                written = a + " " + b
+                n = counts.get(written, 0)
+                if n and (best is None or _better_form(n, written, *best)):
+                    best = (n, written)
+        return best[1] if best else None
 
     def terms(self, text: str) -> list[str]:
         return [w for w in self.words(text) if w is not None]
 
     def display(self, term: str) -> str:
-        """A term as people read it: the tool's name, the phrase, or its shortest word."""
+        """A term as people read it: the tool's name, the phrase, or its most frequent word.
+
+        A two-word phrase is shown as a stored index recorded it, else as this analyzer saw it
+        most often written ("consumer complaints", not "consuming complaints" when "consuming"
+        is the stem's most frequent word), else as its two terms shown one by one.
+        """
         if " " in term:
-            return " ".join(self.display(part) for part in term.split(" "))
+            shown = self._display.get(term) or self._phrase_shown.get(term)
+            if shown is None and self._pair_counts:
+                shown = self._written_form(term)
+            return shown or self.composed(term)
         tool = self.lexicon.tool_terms.get(term)
         if tool is not None:
             return tool
@@ -444,6 +497,24 @@ class Analyzer:
             return self._display.get(term, term)
         counts = self._word_counts
         return min(words, key=lambda w: (-counts[w], len(w), w))
+
+    def composed(self, phrase: str) -> str:
+        """A phrase shown as its terms shown one by one (the fallback of `display`)."""
+        return " ".join(self.display(part) for part in phrase.split(" "))
+
+    def phrases_as_written(self, vocabulary: Container[str]) -> dict[str, str]:
+        """The phrases of `vocabulary` that `display` shows otherwise than `composed`, in
+        order (what a stored index keeps to show them the same way)."""
+        phrases = {p for p in self._display if " " in p} | self._phrase_shown.keys()
+        phrases.update(
+            f"{self._cache[a]} {self._cache[b]}" for a, b in map(str.split, self._pair_counts)
+        )
+        out = {}
+        for phrase in sorted(p for p in phrases if p in vocabulary):
+            shown = self.display(phrase)
+            if shown != self.composed(phrase):
+                out[phrase] = shown
+        return out
 
     def set_display(self, mapping: Mapping[str, str]) -> None:
         """How to show terms whose words this analyzer has not seen (a stored index)."""
@@ -487,6 +558,13 @@ class Analyzer:
             for phrase in phrases:
                 counts[phrase] = counts.get(phrase, 0.0) + 1.0
         return counts, phrases
+
+
+def _better_form(count: int, written: str, best_count: int, best_written: str) -> bool:
+    """The most frequent written form, then the shortest, then the first alphabetically."""
+    if count != best_count:
+        return count > best_count
+    return (len(written), written) < (len(best_written), best_written)
 
 
 def _tf(count: float, sublinear: bool) -> float:

@@ -117,6 +117,27 @@ def test_an_index_stored_before_variant_stemming_keeps_plain_porter_stems():
     assert loaded.model.analyzer.terms("anomalies") == ["anomali"]
 
 
+def test_a_stored_index_shows_phrases_as_the_build_saw_them_written():
+    complaints = [
+        project(50, "Complaint triage", "Sort consumer complaints by product", unit=1),
+        project(51, "Complaint routing", "Route consumer complaints to teams", unit=2),
+        project(52, "Efficiency", "Consuming less time, consuming fewer hours, consuming", unit=3),
+    ]
+    loaded = SimilarityIndex.from_bytes(SimilarityIndex.build(complaints).to_bytes())
+    # (a query writing the phrase otherwise is answered in the words of the portfolio)
+    (best, *_) = loaded.query(problem="Which teams read each consumer complaint?")
+    assert best.reasons == ("shared terms: consumer complaints, teams",)
+    # and a stored index without phrase forms (stored before they were kept) still loads
+    with np.load(io.BytesIO(loaded.to_bytes()), allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+    del meta["phrase_display"]
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    assert SimilarityIndex.from_bytes(buffer.getvalue()).query(problem="consumer complaints")
+
+
 def test_from_bytes_rejects_other_formats(index):
     buffer = io.BytesIO()
     np.savez(buffer, meta=np.frombuffer(json.dumps({"format": 99}).encode(), dtype=np.uint8))

@@ -111,6 +111,35 @@ def test_display_shows_words_tools_and_phrases():
     assert analyzer.display("legal research") == "legal research"
 
 
+def test_a_phrase_is_shown_as_people_wrote_it():
+    # given texts where "consuming" is the most frequent word of its stem, but the phrase is
+    # always written "consumer complaints"
+    analyzer = Analyzer()
+    analyzer.terms("Consuming less time and consuming fewer staff hours, consuming nothing.")
+    analyzer.terms("Sort consumer complaints by product; consumer complaints rise.")
+    analyzer.terms("Route consumers complaint letters")
+    # then the word alone is its most frequent form, but the phrase reads as written most often
+    assert analyzer.display("consum") == "consuming"
+    assert analyzer.display("consum complaint") == "consumer complaints"
+    # a phrase never seen written is composed from its words, and tools keep their names
+    assert analyzer.display("complaint consum") == "complaints consuming"
+    analyzer.terms("Grammarly suggestions for consumer letters")
+    assert analyzer.display("toolgrammarly suggest") == "Grammarly suggestions"
+
+
+def test_phrase_forms_are_kept_once_the_counting_is_over():
+    with mock.patch.object(text_module, "WORD_COUNT_TEXTS", 2):
+        analyzer = Analyzer()
+        analyzer.terms("consumer complaints: consuming, consuming, consuming")
+        analyzer.terms("consumer complaints")
+        analyzer.terms("consuming complaint consuming complaint consuming complaint")
+    # the third text came after the counting: it changes nothing
+    assert analyzer.display("consum complaint") == "consumer complaints"
+    assert analyzer.phrases_as_written({"consum complaint"}) == {
+        "consum complaint": "consumer complaints"
+    }
+
+
 def test_tfidf_rows_are_unit_length_and_ignore_unseen_terms():
     documents = [
         Document("Legal research", "case law search"),
