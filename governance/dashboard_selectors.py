@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce
 
 from governance import selectors
 from governance.models import (
+    CLUSTER_ORDERING,
     Control,
     ControlStatus,
     MetricRun,
@@ -237,7 +238,7 @@ def _clusters(run: MetricRun, kind: str, unit: BusinessUnit | None) -> QuerySet[
         clusters = clusters.filter(hygiene=True)
     if unit is not None:
         clusters = clusters.filter(business_units=unit)
-    return clusters.order_by("-consolidation_estimate", "-size", "id")
+    return clusters.order_by(*CLUSTER_ORDERING)
 
 
 def _visible_ids(user: User) -> list[int]:

@@ -26,7 +26,13 @@ from rest_framework.views import APIView
 
 from governance import metrics_selectors, metrics_services
 from governance.metrics.similar import SimilarityIndex
-from governance.models import MetricRun, MetricSnapshot, OverlapCluster, OverlapPair
+from governance.models import (
+    CLUSTER_ORDERING,
+    MetricRun,
+    MetricSnapshot,
+    OverlapCluster,
+    OverlapPair,
+)
 from portfolio.models import Tool
 from portfolio.selectors import project_queryset
 
@@ -117,6 +123,7 @@ class OverlapClusterSerializer(serializers.ModelSerializer[OverlapCluster]):
             "size",
             "unit_count",
             "combined_cost",
+            "costs_known",
             "consolidation_estimate",
             "lead_project",
             "cross_unit",
@@ -445,7 +452,7 @@ class OverlapClusterViewSet(
             cross_unit=_flag(p.get("cross_unit")),
             hygiene=_flag(p.get("hygiene")),
             unit_id=_int(p.get("unit")),
-        ).order_by("-consolidation_estimate", "-size", "id")
+        ).order_by(*CLUSTER_ORDERING)
 
 
 @extend_schema(

@@ -376,6 +376,7 @@ def _store_clusters(run: MetricRun, results: Results) -> None:
                 size=cluster.size,
                 unit_count=len(cluster.scope_unit_ids),
                 combined_cost=Decimal(str(round(cluster.combined_cost or 0.0, 2))),
+                costs_known=cluster.costs_known,
                 consolidation_estimate=Decimal(str(round(outside or 0.0, 2))),
                 lead_project_id=cluster.lead_project_id,
                 cross_unit=cluster.cross_unit,

@@ -439,6 +439,10 @@ class OverlapPair(models.Model):
         return f"{self.project_a_id} ~ {self.project_b_id} ({self.grade}, {self.score:.2f})"
 
 
+# Largest saving first; without one (costs not known), the most units, then the largest.
+CLUSTER_ORDERING = ("-consolidation_estimate", "-unit_count", "-size", "id")
+
+
 class OverlapCluster(models.Model):
     """A group of overlapping projects from one run, with its consolidation case."""
 
@@ -451,7 +455,12 @@ class OverlapCluster(models.Model):
     )
     size = models.PositiveIntegerField(default=0)
     unit_count = models.PositiveIntegerField(default=0)
-    combined_cost = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    combined_cost = models.DecimalField(
+        max_digits=16, decimal_places=2, default=0, help_text="Sum of the known annual costs."
+    )
+    costs_known = models.PositiveIntegerField(
+        default=0, help_text="Members with a known annual cost (0: the cost is not known)."
+    )
     consolidation_estimate = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     lead_project = models.ForeignKey(
         Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -463,7 +472,7 @@ class OverlapCluster(models.Model):
     reasons = models.JSONField(default=list, blank=True)
 
     class Meta:
-        ordering = ["-consolidation_estimate", "-size", "id"]
+        ordering = list(CLUSTER_ORDERING)
         constraints = [
             models.UniqueConstraint(fields=["run", "key"], name="overlap_cluster_unique_key")
         ]

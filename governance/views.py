@@ -59,7 +59,14 @@ from portfolio.selectors import PortfolioCounts, portfolio_counts, project_get, 
 
 TIER_CHOICES: tuple[tuple[str, str], ...] = (*Project.RiskTier.choices, ("", "Not assessed"))
 TOP_CLUSTERS = 10
-CLUSTER_FIELDS = ("label", "size", "unit_count", "combined_cost", "consolidation_estimate")
+CLUSTER_FIELDS = (
+    "label",
+    "size",
+    "unit_count",
+    "combined_cost",
+    "costs_known",
+    "consolidation_estimate",
+)
 SUNBURST_PROJECTS = 150
 QUEUE_PAGE_SIZE = 50
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -242,6 +243,44 @@ def test_overlap_clusters_show_visible_members_only(api_client, member, reviewer
     assert clusters and all(c["cross_unit"] for c in clusters)
     assert all(world["hidden"].pk not in [m["id"] for m in c["members"]] for c in clusters)
     assert api_client.get("/api/v1/overlap-clusters/?hygiene=true").status_code == 200
+
+
+def test_a_cluster_says_how_many_of_its_costs_are_known(
+    client, api_client, reviewer, executive, world
+):
+    # given a cluster where one member has a known annual cost, and one where none has
+    world["mine"].annual_cost = Decimal("120000")
+    world["mine"].save(update_fields=["annual_cost"])
+    for n in range(2):
+        ProjectFactory(
+            name=f"Satellite crop monitoring {n}",
+            business_unit=BusinessUnitFactory(),
+            problem=world["far"].problem,
+            benefits=world["far"].benefits,
+            outputs=world["far"].outputs,
+        )
+    metrics_services.metrics_compute()
+    api_client.force_authenticate(reviewer)
+    clusters = {
+        c["label"]: c for c in api_client.get("/api/v1/overlap-clusters/").json()["results"]
+    }
+    hearings = next(c for c in clusters.values() if world["mine"].pk in ids_of(c))
+    crops = next(c for c in clusters.values() if world["far"].pk in ids_of(c))
+    # then the API tells a cost of 0 from a cost nobody knows
+    assert hearings["costs_known"] == 1 and Decimal(hearings["combined_cost"]) == 120_000
+    assert crops["costs_known"] == 0 and Decimal(crops["combined_cost"]) == 0
+    # and so do the pages
+    client.force_login(reviewer)
+    page = client.get("/governance/overlaps/").content.decode()
+    assert f"combined cost 120,000 (1 of {hearings['size']} costs known)" in page
+    assert "cost not known" in page
+    client.force_login(executive)
+    table = client.get("/governance/executive/").content.decode()
+    assert '<td class="num muted">not known</td>' in table
+
+
+def ids_of(cluster):
+    return [m["id"] for m in cluster["members"]]
 
 
 def test_metric_snapshots_for_trends(api_client, member, world):

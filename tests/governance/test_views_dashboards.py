@@ -67,7 +67,7 @@ def test_overlap_explorer_pages_by_cluster(client: Client, reviewer, unit, other
     first = client.get("/governance/overlaps/")
     html = first.content.decode()
     assert _labels(html) == [f"Capability {i:02d}" for i in range(10)]
-    assert "25 clusters, largest estimated saving first." in html
+    assert "25 clusters, largest estimated saving first, then those spanning" in html
     assert "Showing 1–10 of 25" in html and 'href="?page=2"' in html
     # The big cluster lists its lead first and twenty members, then says how many are left.
     assert html.count("Cluster 00 project") == 20 + 2  # twenty members and the lead's pair
@@ -79,6 +79,21 @@ def test_overlap_explorer_pages_by_cluster(client: Client, reviewer, unit, other
     assert "Showing 21–25 of 25" in last
     # A page number past the end shows the last page rather than an error.
     assert _labels(client.get("/governance/overlaps/?page=99").content.decode()) == _labels(last)
+
+
+def test_without_costs_clusters_spanning_more_units_come_first(
+    client: Client, reviewer, unit, other_unit
+):
+    # given clusters whose projects have no known cost (an imported inventory)
+    clusters = _run_with_clusters(unit, other_unit, 6)
+    OverlapCluster.objects.update(consolidation_estimate=0, combined_cost=0, costs_known=0)
+    client.force_login(reviewer)
+    html = client.get("/governance/overlaps/").content.decode()
+    # then those across units come first (the largest first), and no cost reads as 0
+    cross = [c.label for c in clusters if c.cross_unit]
+    inside = sorted((c for c in clusters if not c.cross_unit), key=lambda c: (-c.size, c.pk))
+    assert _labels(html) == cross + [c.label for c in inside]
+    assert "cost not known" in html and "combined cost 0" not in html
 
 
 def test_overlap_explorer_filters_are_kept_in_page_links(
