@@ -7,6 +7,12 @@ pages (each step audited, by the demo lead and the demo reviewer). It runs once,
 with no assessment and no review yet, and never in a real installation unless `load_demo` is run
 there.
 
+A second step confirms example goal alignments: an imported inventory names no strategic goal, so
+the executive view's alignment charts would show nothing until leads confirm the metrics' goal
+suggestions. It computes the metrics once, then confirms the best suggestion of the projects whose
+best suggestions are the strongest quarter (as the demo admin, audited); the rest stay suggested
+for their leads.
+
 The assessments answer only what the inventory itself says: its OMB impact classification
 (rights- or safety-impacting → principal basis for decisions with an effect on civil rights or
 on health and safety), whether it holds personal data, and whether it uses generative AI
@@ -26,14 +32,18 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from governance import selectors, services
+from governance import metrics_services, selectors, services
 from governance.models import Review, RiskAssessment
 from portfolio import roles
 from portfolio import services as portfolio_services
-from portfolio.models import BusinessUnit, Project
+from portfolio.models import BusinessUnit, GoalAlignment, Project
 
 DEMO_LEAD = "lead"
 DEMO_REVIEWER = "reviewer"
+DEMO_ADMIN = "admin"
+# The demo confirms the best goal suggestion of 1 in CONFIRMED_SHARE projects with a suggestion.
+CONFIRMED_SHARE = 4
+CONFIRMED_NOTE = "Confirmed as example activity by manage.py load_demo."
 ASSESSED = 12  # projects of the lead's unit given an owner and an assessment
 RIGHTS = {Project.OmbImpact.RIGHTS, Project.OmbImpact.RIGHTS_AND_SAFETY}
 SAFETY = {Project.OmbImpact.SAFETY, Project.OmbImpact.RIGHTS_AND_SAFETY}
@@ -161,7 +171,41 @@ def demo_governance_ensure() -> str | None:
     )
 
 
+def demo_alignments_ensure() -> str | None:
+    """Confirm example goal alignments once (see the module docstring); returns what to print,
+    or None when nothing was done (an alignment is confirmed already, or nothing matches)."""
+    confirmed = GoalAlignment.Status.CONFIRMED
+    if GoalAlignment.objects.filter(status=confirmed).exists():
+        return None
+    admin = get_user_model().objects.filter(username=DEMO_ADMIN).first()
+    if admin is None or not Project.objects.exists():
+        return None
+    suggested = GoalAlignment.objects.filter(status=GoalAlignment.Status.SUGGESTED)
+    if not suggested.exists():
+        with _quiet_task_log():
+            metrics_services.metrics_compute()
+    best: dict[int, GoalAlignment] = {}
+    for alignment in suggested.select_related("project").order_by("-strength", "pk"):
+        best.setdefault(alignment.project_id, alignment)
+    chosen = list(best.values())[: len(best) // CONFIRMED_SHARE]
+    if not chosen:
+        return None
+    with transaction.atomic():
+        for alignment in chosen:
+            portfolio_services.alignment_update(
+                actor=admin,
+                alignment=alignment,
+                data={"status": confirmed, "rationale": f"{alignment.rationale} {CONFIRMED_NOTE}"},
+            )
+    return (
+        f"Demo alignments: the best goal suggestion of {len(chosen)} of the {len(best)} projects "
+        f"with one confirmed by '{admin.get_username()}' (example activity); the others wait "
+        "for their leads."
+    )
+
+
 def register() -> None:
     from portfolio.demo import register_demo_step
 
     register_demo_step(demo_governance_ensure)
+    register_demo_step(demo_alignments_ensure)

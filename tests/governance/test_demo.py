@@ -10,8 +10,13 @@ from django.utils.html import escape
 from governance import demo
 from governance.models import ControlStatus, Review, ReviewCondition, RiskAssessment
 from portfolio import demo as portfolio_demo
-from portfolio.models import AuditEvent, Project, ToolAdoption
-from tests.factories import BusinessUnitFactory, ProjectFactory
+from portfolio.models import AuditEvent, GoalAlignment, Project, ToolAdoption
+from tests.factories import (
+    BusinessUnitFactory,
+    GoalAlignmentFactory,
+    ProjectFactory,
+    StrategicGoalFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -98,6 +103,34 @@ def test_demo_activity_needs_the_demo_lead(doj):
     assert not RiskAssessment.objects.exists()
 
 
+def test_demo_confirms_the_best_suggestion_of_the_strongest_quarter(doj):
+    # given eight projects with goal suggestions, the first one with two
+    goals = [StrategicGoalFactory(title=f"Example goal {g}") for g in "ab"]
+    for i, project in enumerate(doj):
+        GoalAlignmentFactory(
+            project=project,
+            goal=goals[i % 2],
+            status="suggested",
+            strength=0.1 + i / 100,
+            rationale="Suggested by the metrics run.",
+        )
+    GoalAlignmentFactory(project=doj[7], goal=goals[0], status="suggested", strength=0.5)
+
+    line = demo.demo_alignments_ensure()
+
+    # then the two projects (8 / 4) with the strongest suggestions get their best one confirmed
+    assert line is not None and "2 of the 8 projects" in line
+    confirmed = GoalAlignment.objects.filter(status="confirmed")
+    assert {(a.project, a.goal) for a in confirmed} == {(doj[7], goals[0]), (doj[6], goals[0])}
+    assert all(demo.CONFIRMED_NOTE in a.rationale for a in confirmed)
+    assert GoalAlignment.objects.filter(status="suggested").count() == 7
+    events = AuditEvent.objects.filter(action="alignment.updated")
+    assert {e.actor.username for e in events} == {"admin"} and events.count() == 2
+    # and never again once an alignment is confirmed
+    assert demo.demo_alignments_ensure() is None
+    assert confirmed.count() == 2
+
+
 def test_load_demo_end_to_end_fills_the_review_desk(capsys, client):
     call_command("load_demo")
     out = capsys.readouterr().out
@@ -108,6 +141,10 @@ def test_load_demo_end_to_end_fills_the_review_desk(capsys, client):
     assert ToolAdoption.objects.count() == 816
     assert "Demo governance: 12 projects of DOJ" in out
     assert Review.objects.filter(status__in=Review.OPEN).count() == 3
+    # the executive view has confirmed example alignments to show
+    assert "Demo alignments: the best goal suggestion of" in out
+    confirmed = GoalAlignment.objects.filter(status="confirmed")
+    assert confirmed.exists() and GoalAlignment.objects.filter(status="suggested").exists()
     from django.contrib.auth import get_user_model
 
     client.force_login(get_user_model().objects.get(username="reviewer"))
