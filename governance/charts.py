@@ -40,6 +40,14 @@ SANCTION_COLOURS = {
     "prohibited": OKABE_ITO["vermillion"],
     "unreviewed": OKABE_ITO["grey"],
 }
+# The life cycle, from pale to strong, retired in grey.
+STAGE_COLOURS = {
+    "idea": "#B3D7EE",
+    "development": OKABE_ITO["sky"],
+    "pilot": OKABE_ITO["orange"],
+    "production": OKABE_ITO["blue"],
+    "retired": OKABE_ITO["grey"],
+}
 MAX_BARS = 25
 MAX_BUBBLES = 60
 MAX_HEATMAP = 30
@@ -404,22 +412,55 @@ def stacked_bar(
     y_title: str,
     colours: Mapping[str, str] | None = None,
     limit: int = MAX_BARS,
+    horizontal: bool = False,
 ) -> dict[str, Any]:
-    """Vertical stacked bars, one stack per key of `stacks` (e.g. sanction status)."""
+    """Stacked bars, one stack per key of `stacks` (e.g. sanction status); vertical, or
+    horizontal (long category names, read top-down in the given order)."""
     categories = list(categories)[:limit]
     data = []
     for i, (name, values) in enumerate(stacks.items()):
-        data.append(
-            {
-                "type": "bar",
-                "name": name.replace("_", " ").capitalize(),
+        shown = name.replace("_", " ").capitalize()
+        trace: dict[str, Any] = {
+            "type": "bar",
+            "name": shown,
+            "marker": {"color": (colours or {}).get(name, PALETTE[i % len(PALETTE)])},
+        }
+        if horizontal:
+            trace |= {
+                "orientation": "h",
+                "y": categories,
+                "x": list(values)[:limit],
+                "hovertemplate": f"%{{y}}<br>{shown}: %{{x}}<extra></extra>",
+            }
+        else:
+            trace |= {
                 "x": categories,
                 "y": list(values)[:limit],
-                "marker": {"color": (colours or {}).get(name, PALETTE[i % len(PALETTE)])},
-                "hovertemplate": f"%{{x}}<br>{name}: %{{y}}<extra></extra>",
+                "hovertemplate": f"%{{x}}<br>{shown}: %{{y}}<extra></extra>",
             }
-        )
+        data.append(trace)
+    if not horizontal:
+        return {
+            "data": data,
+            "layout": _layout(title, x_title, y_title, barmode="stack", height=420),
+        }
     return {
         "data": data,
-        "layout": _layout(title, x_title, y_title, barmode="stack", height=420),
+        "layout": _layout(
+            title,
+            x_title,
+            y_title,
+            barmode="stack",
+            yaxis={"title": {"text": y_title}, "automargin": True, "autorange": "reversed"},
+            # Below the x axis title, in the stacks' order (Plotly reverses it for stacks).
+            legend={
+                "orientation": "h",
+                "y": 0.02,
+                "yanchor": "bottom",
+                "yref": "container",
+                "traceorder": "normal",
+            },
+            margin={"l": 60, "r": 20, "t": 60, "b": 110},
+            height=max(320, 170 + 30 * len(categories)),
+        ),
     }

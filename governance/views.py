@@ -59,6 +59,7 @@ from portfolio.selectors import PortfolioCounts, portfolio_counts, project_get, 
 
 TIER_CHOICES: tuple[tuple[str, str], ...] = (*Project.RiskTier.choices, ("", "Not assessed"))
 TOP_CLUSTERS = 10
+RISK_ROWS_WITHOUT_MONEY = 15
 CLUSTER_FIELDS = (
     "label",
     "size",
@@ -498,22 +499,41 @@ def _alignment(projects: Any) -> dict[str, Any]:
     confirmed = GoalAlignment.objects.filter(
         status=GoalAlignment.Status.CONFIRMED, project_id__in=projects.values("pk")
     )
-    unit_spend = list(
+    # Spend and projects per goal, unit and stage in one GROUP BY: the sunburst sums the stages,
+    # the stage chart the units.
+    rows = (
         confirmed.order_by()
-        .values("goal__title", "project__business_unit__name")
+        .values_list("goal__title", "project__business_unit__name", "project__stage")
         .annotate(spend=Sum("project__annual_cost"), n=Count("project_id"))
     )
-    top = list(
-        confirmed.filter(project__annual_cost__gt=0)
-        .order_by("-project__annual_cost")
-        .values_list(
-            "goal__title", "project__business_unit__name", "project__name", "project__annual_cost"
-        )[:SUNBURST_PROJECTS]
-    )
+    unit_spend: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     per_goal: dict[str, dict[str, Any]] = defaultdict(lambda: {"spend": Decimal(0), "n": 0})
-    for row in unit_spend:
-        per_goal[row["goal__title"]]["spend"] += row["spend"] or 0
-        per_goal[row["goal__title"]]["n"] += row["n"]
+    per_stage: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for title, unit_name, stage, spend, n in rows:
+        unit_spend[(title, unit_name)] += spend or 0
+        per_goal[title]["spend"] += spend or 0
+        per_goal[title]["n"] += n
+        per_stage[title][stage] += n
+    top = (
+        list(
+            confirmed.filter(project__annual_cost__gt=0)
+            .order_by("-project__annual_cost")
+            .values_list(
+                "goal__title",
+                "project__business_unit__name",
+                "project__name",
+                "project__annual_cost",
+            )[:SUNBURST_PROJECTS]
+        )
+        if any(v["spend"] for v in per_goal.values())
+        else []
+    )
+    stages = [s for s, _ in Project.Stage.choices]
+    goals = sorted(
+        ({"title": g, **v} for g, v in per_goal.items()),
+        key=lambda g: (-g["spend"], -g["n"], g["title"]),
+    )
+    titles = [g["title"] for g in goals][: charts.MAX_BARS]
     goals_without = list(
         StrategicGoal.objects.filter(active=True)
         .exclude(alignments__in=confirmed)
@@ -527,17 +547,14 @@ def _alignment(projects: Any) -> dict[str, Any]:
         return Exists(GoalAlignment.objects.filter(project=OuterRef("pk"), status=status))
 
     counts = projects.aggregate(
+        total=Count("pk"),
         unaligned=Count("pk", filter=~Q(alignment_exists(GoalAlignment.Status.CONFIRMED))),
         awaiting=Count("pk", filter=Q(alignment_exists(GoalAlignment.Status.SUGGESTED))),
     )
-    unaligned, awaiting = counts["unaligned"], counts["awaiting"]
+    total, unaligned, awaiting = counts["total"], counts["unaligned"], counts["awaiting"]
     return {
         "sunburst": charts.alignment_sunburst(
-            [
-                (r["goal__title"], r["project__business_unit__name"], r["spend"] or 0)
-                for r in unit_spend
-            ],
-            top,
+            [(goal, unit, spend) for (goal, unit), spend in unit_spend.items()], top
         ),
         "goal_bar": charts.bar(
             [(g, v["spend"]) for g, v in per_goal.items()],
@@ -545,10 +562,24 @@ def _alignment(projects: Any) -> dict[str, Any]:
             x_title="Annual spend",
             y_title="Strategic goal",
         ),
-        "goals": sorted(
-            ({"title": g, **v} for g, v in per_goal.items()), key=lambda g: -g["spend"]
-        ),
+        "stage_bar": charts.stacked_bar(
+            titles,
+            {s: [per_stage[t].get(s, 0) for t in titles] for s in stages},
+            title="Projects per strategic goal, by stage",
+            x_title="Projects confirmed as serving the goal",
+            y_title="Strategic goal",
+            colours=charts.STAGE_COLOURS,
+            horizontal=True,
+        )
+        if titles
+        else None,
+        "goals": [
+            {**g, "stages": [per_stage[g["title"]].get(s, 0) for s in stages]} for g in goals
+        ],
+        "stages": Project.Stage.choices,
         "goals_without": goals_without,
+        # Share of the projects (those the user sees) serving at least one confirmed goal.
+        "share_aligned": round(100 * (total - unaligned) / total, 1) if total else None,
         "unaligned": unaligned,
         "awaiting": awaiting,
         "has_spend": any(v["spend"] for v in per_goal.values()),
@@ -561,13 +592,18 @@ def _risk_value(counts: PortfolioCounts) -> dict[str, Any]:
         {"unit": u.name, "cost": u.cost, "benefit": u.benefit, "projects": u.n, "high": u.high}
         for u in counts.units
     ]
-    rows.sort(key=lambda r: (-float(r["cost"]), -r["projects"]))
+    # Without any cost or benefit every bubble sits at (0, 0): a short table says more, the
+    # units with the most high-risk projects first.
+    has_money = any(r["cost"] or r["benefit"] for r in rows)
+    if has_money:
+        rows.sort(key=lambda r: (-float(r["cost"]), -r["projects"]))
+    else:
+        rows.sort(key=lambda r: (-r["high"], -r["projects"], r["unit"]))
     return {
-        "bubble": charts.risk_value_bubbles(rows),
-        "rows": rows[:60],
+        "bubble": charts.risk_value_bubbles(rows) if has_money else None,
+        "rows": rows[: 60 if has_money else RISK_ROWS_WITHOUT_MONEY],
         "unit_total": len(rows),
-        # Without any cost or benefit every bubble sits at (0, 0): the table says more.
-        "has_money": any(r["cost"] or r["benefit"] for r in rows),
+        "has_money": has_money,
     }
 
 
