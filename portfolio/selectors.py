@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, FilteredRelation, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -124,6 +124,45 @@ def goal_list(*, user: User) -> QuerySet[StrategicGoal]:
     if not user.is_authenticated:
         return StrategicGoal.objects.none()
     return StrategicGoal.objects.select_related("parent", "owner")
+
+
+@dataclass(frozen=True)
+class ProjectGoal:
+    """A strategic goal as the project's page shows it: aligned (with the alignment's id,
+    status and rationale) or only offered to an editor."""
+
+    goal_id: int
+    title: str
+    alignment_id: int | None = None
+    status: str = ""
+    rationale: str = ""
+
+    @property
+    def status_label(self) -> str:
+        return str(GoalAlignment.Status(self.status).label) if self.status else ""
+
+
+def project_goals(*, project: Project) -> tuple[list[ProjectGoal], list[ProjectGoal]]:
+    """(the project's confirmed then suggested goals, the active goals it is not aligned to or
+    was suggested and rejected), in one query: the goals joined to this project's alignment."""
+    rows = (
+        StrategicGoal.objects.annotate(
+            mine=FilteredRelation("alignments", condition=Q(alignments__project=project))
+        )
+        .filter(Q(active=True) | Q(mine__isnull=False))
+        .order_by("title", "pk")
+        .values_list("pk", "title", "active", "mine__pk", "mine__status", "mine__rationale")
+    )
+    aligned, others = [], []
+    for goal_id, title, active, alignment_id, status, rationale in rows:
+        if alignment_id is None or status == GoalAlignment.Status.REJECTED:
+            if active:
+                others.append(ProjectGoal(goal_id, title))
+        else:
+            aligned.append(ProjectGoal(goal_id, title, alignment_id, status, rationale))
+    # confirmed before suggested, each by title
+    aligned.sort(key=lambda g: g.status != GoalAlignment.Status.CONFIRMED)
+    return aligned, others
 
 
 def alignment_list(*, user: User) -> QuerySet[GoalAlignment]:

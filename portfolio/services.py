@@ -550,6 +550,40 @@ def alignment_delete(*, actor: Actor, alignment: GoalAlignment) -> None:
     )
 
 
+def alignment_decide(*, actor: Actor, alignment: GoalAlignment, decision: str) -> None:
+    """A lead's decision on an alignment from the project's page: `confirmed` or `rejected`
+    (a suggestion), `removed` (deletes it). A rejected suggestion stays rejected: the metrics
+    never suggest it again."""
+    if decision == "removed":
+        alignment_delete(actor=actor, alignment=alignment)
+        return
+    if decision not in (GoalAlignment.Status.CONFIRMED, GoalAlignment.Status.REJECTED):
+        raise ValidationError({"decision": "Choose confirm, reject or remove."})
+    alignment_update(actor=actor, alignment=alignment, data={"status": decision})
+
+
+@transaction.atomic
+def alignment_confirm_goal(*, actor: Actor, project: Project, goal: StrategicGoal) -> GoalAlignment:
+    """Confirm that the project serves `goal`: a new confirmed alignment, or the existing one
+    (suggested or rejected before) confirmed."""
+    if not goal.active:
+        raise ValidationError({"goal": "This goal is no longer active."})
+    existing = GoalAlignment.objects.filter(project=project, goal=goal).first()
+    if existing is not None:
+        return alignment_update(
+            actor=actor, alignment=existing, data={"status": GoalAlignment.Status.CONFIRMED}
+        )
+    return alignment_create(
+        actor=actor,
+        data={
+            "project": project,
+            "goal": goal,
+            "status": GoalAlignment.Status.CONFIRMED,
+            "rationale": "Confirmed on the project's page.",
+        },
+    )
+
+
 # --- Background imports --------------------------------------------------------------------------
 
 IMPORT_SUFFIXES = {".csv", ".xlsx"}

@@ -433,19 +433,16 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     for event in page_events:
         event.rows = _change_rows(event, lookups)  # type: ignore[attr-defined]
         event.label = _action_label(event.action)  # type: ignore[attr-defined]
-    alignments = (
-        GoalAlignment.objects.filter(project=project)
-        .exclude(status=GoalAlignment.Status.REJECTED)
-        .select_related("goal")
-        .order_by("goal__title")
-    )
+    can_edit = roles.can_edit_project(request.user, project)
+    alignments, other_goals = selectors.project_goals(project=project)
     context = {
         "project": project,
         "history": history,
         "history_events": page_events,
         "timeline": [_milestone(e, lookups) for e in milestones],
         "alignments": alignments,
-        "can_edit": roles.can_edit_project(request.user, project),
+        "other_goals": other_goals,
+        "can_edit": can_edit,
         "tools": list(project.tools.all()),
         "capabilities": list(project.capabilities.all()),
         "techniques": _format_value("techniques", project.techniques, {}),
@@ -453,7 +450,8 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "portfolio/project_detail.html", context)
 
 
-def _version(value: str | None) -> int | None:
+def _int_param(value: str | None) -> int | None:
+    """A posted integer (a version, an id), None when missing or not a number."""
     try:
         return int(value) if value else None
     except ValueError:
@@ -470,7 +468,7 @@ def _set_archived(request: HttpRequest, pk: int, *, archived: bool) -> HttpRespo
         service(
             actor=request.user,
             project=project,
-            expected_version=_version(request.POST.get("version")),
+            expected_version=_int_param(request.POST.get("version")),
         )
     except services.StaleVersion:
         messages.error(
@@ -495,6 +493,58 @@ def project_archive(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def project_restore(request: HttpRequest, pk: int) -> HttpResponse:
     return _set_archived(request, pk, archived=False)
+
+
+# --- Strategic goals of a project -----------------------------------------------------------------
+
+GOAL_DECIDED = {
+    GoalAlignment.Status.CONFIRMED: "Confirmed: the project serves “{goal}”.",
+    GoalAlignment.Status.REJECTED: "Rejected: “{goal}” will not be suggested again.",
+    "removed": "“{goal}” was removed from the project's goals.",
+}
+
+
+def _goals_anchor(project: Project) -> HttpResponse:
+    return redirect(reverse("portfolio:project-detail", kwargs={"pk": project.pk}) + "#goals")
+
+
+@login_required
+@require_POST
+def project_goal_decide(request: HttpRequest, pk: int, alignment_pk: int) -> HttpResponse:
+    """Confirm or reject a suggested goal, or remove a goal, from the project's page."""
+    project = selectors.project_get(user=request.user, pk=pk)
+    alignment = get_object_or_404(
+        GoalAlignment.objects.select_related("goal", "project"), pk=alignment_pk, project=project
+    )
+    decision = request.POST.get("decision", "")
+    try:
+        services.alignment_decide(actor=request.user, alignment=alignment, decision=decision)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, GOAL_DECIDED[decision].format(goal=alignment.goal.title))
+    return _goals_anchor(project)
+
+
+@login_required
+@require_POST
+def project_goal_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm that the project serves a goal the lead picks from the active goals."""
+    project = selectors.project_get(user=request.user, pk=pk)
+    goal_id = _int_param(request.POST.get("goal"))
+    goal = StrategicGoal.objects.filter(pk=goal_id).first() if goal_id is not None else None
+    if goal is None:
+        messages.error(request, "Choose one of the strategic goals.")
+        return _goals_anchor(project)
+    try:
+        services.alignment_confirm_goal(actor=request.user, project=project, goal=goal)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, GOAL_DECIDED[GoalAlignment.Status.CONFIRMED].format(goal=goal.title)
+        )
+    return _goals_anchor(project)
 
 
 # --- Register and edit ---------------------------------------------------------------------------

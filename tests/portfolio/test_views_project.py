@@ -9,8 +9,13 @@ import pytest
 from django.test import Client
 
 from portfolio import services
-from portfolio.models import AuditEvent, Project, Tool
-from tests.factories import GoalAlignmentFactory, ProjectFactory, ToolFactory
+from portfolio.models import AuditEvent, GoalAlignment, Project, StrategicGoal, Tool
+from tests.factories import (
+    GoalAlignmentFactory,
+    ProjectFactory,
+    StrategicGoalFactory,
+    ToolFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -249,3 +254,98 @@ def test_project_page_query_count_is_bounded_for_many_tools_and_changes(
         client.get(f"/projects/{small.pk}/")
     with django_assert_max_num_queries(16):
         client.get(f"/projects/{large.pk}/", {"history_page": 3})
+
+
+# --- Strategic goals: a lead confirms, rejects, removes or adds them on the page -------------
+
+
+def _goals_section(html: str) -> str:
+    return html[html.index('id="goals"') : html.index("</section>", html.index('id="goals"'))]
+
+
+def test_a_lead_confirms_and_rejects_suggested_goals_on_the_page(client: Client, lead, unit):
+    project = ProjectFactory(business_unit=unit)
+    documents = GoalAlignmentFactory(
+        project=project,
+        goal=StrategicGoalFactory(title="Digitise documents"),
+        status="suggested",
+        rationale="Suggested by the metrics run (0.31): shared terms: OCR, scanned",
+    )
+    fraud = GoalAlignmentFactory(
+        project=project, goal=StrategicGoalFactory(title="Detect fraud"), status="suggested"
+    )
+    client.force_login(lead)
+    page = _goals_section(client.get(f"/projects/{project.pk}/").content.decode())
+    assert "shared terms: OCR, scanned" in page and page.count('value="confirmed"') == 2
+
+    url = f"/projects/{project.pk}/goals/"
+    response = client.post(f"{url}{documents.pk}/", {"decision": "confirmed"}, follow=True)
+    assert response.redirect_chain[-1][0] == f"/projects/{project.pk}/#goals"
+    assert "Confirmed: the project serves “Digitise documents”." in response.content.decode()
+    client.post(f"{url}{fraud.pk}/", {"decision": "rejected"})
+
+    documents.refresh_from_db()
+    fraud.refresh_from_db()
+    assert (documents.status, fraud.status) == ("confirmed", "rejected")
+    page = _goals_section(client.get(f"/projects/{project.pk}/").content.decode())
+    assert "Digitise documents" in page and "Detect fraud" in page  # rejected: can be added back
+    assert 'value="removed"' in page and 'value="confirmed"' not in page
+    actions = AuditEvent.objects.filter(action="alignment.updated", actor=lead)
+    assert actions.count() == 2
+    # a decision the page does not offer changes nothing
+    response = client.post(f"{url}{documents.pk}/", {"decision": "maybe"}, follow=True)
+    assert "Choose confirm, reject or remove." in response.content.decode()
+    documents.refresh_from_db()
+    assert documents.status == "confirmed"
+
+
+def test_a_lead_adds_and_removes_a_goal(client: Client, lead, unit):
+    project = ProjectFactory(business_unit=unit)
+    goal = StrategicGoalFactory(title="Faster public services")
+    rejected = GoalAlignmentFactory(
+        project=project, goal=StrategicGoalFactory(title="Old idea"), status="rejected"
+    )
+    StrategicGoalFactory(title="Retired goal", active=False)
+    client.force_login(lead)
+    page = _goals_section(client.get(f"/projects/{project.pk}/").content.decode())
+    assert "Faster public services" in page and "Old idea" in page
+    assert "Retired goal" not in page
+
+    client.post(f"/projects/{project.pk}/goals/", {"goal": goal.pk})
+    client.post(f"/projects/{project.pk}/goals/", {"goal": rejected.goal_id})
+    confirmed = GoalAlignment.objects.filter(project=project, status="confirmed")
+    assert {a.goal.title for a in confirmed} == {"Faster public services", "Old idea"}
+
+    added = confirmed.get(goal=goal)
+    client.post(f"/projects/{project.pk}/goals/{added.pk}/", {"decision": "removed"})
+    assert not GoalAlignment.objects.filter(pk=added.pk).exists()
+    assert AuditEvent.objects.filter(action="alignment.deleted", actor=lead).exists()
+    # a goal that is not active, or no goal at all, is refused with a message
+    inactive = StrategicGoal.objects.get(title="Retired goal")
+    response = client.post(f"/projects/{project.pk}/goals/", {"goal": inactive.pk}, follow=True)
+    assert "This goal is no longer active." in response.content.decode()
+    response = client.post(f"/projects/{project.pk}/goals/", {"goal": "x"}, follow=True)
+    assert "Choose one of the strategic goals." in response.content.decode()
+
+
+def test_goals_of_another_units_project_cannot_be_decided(
+    client: Client, member, executive, unit, other_unit
+):
+    theirs = ProjectFactory(business_unit=other_unit)
+    suggestion = GoalAlignmentFactory(project=theirs, status="suggested")
+    for user in (member, executive):
+        client.force_login(user)
+        page = client.get(f"/projects/{theirs.pk}/").content.decode()
+        assert 'value="confirmed"' not in page and 'id="goal-add"' not in page
+        decided = client.post(
+            f"/projects/{theirs.pk}/goals/{suggestion.pk}/", {"decision": "confirmed"}
+        )
+        added = client.post(f"/projects/{theirs.pk}/goals/", {"goal": suggestion.goal_id})
+        assert (decided.status_code, added.status_code) == (403, 403)
+    suggestion.refresh_from_db()
+    assert suggestion.status == "suggested"
+    # an alignment of another project is not found through this one
+    ours = ProjectFactory(business_unit=unit)
+    client.force_login(member)
+    response = client.post(f"/projects/{ours.pk}/goals/{suggestion.pk}/", {"decision": "rejected"})
+    assert response.status_code == 404
