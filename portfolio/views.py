@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -303,7 +304,16 @@ def project_ours(request: HttpRequest) -> HttpResponse:
 
 # --- Project page --------------------------------------------------------------------------------
 
-FK_FIELDS = {"business_unit": "unit", "owner": "user", "executive_sponsor": "user"}
+FK_FIELDS = {
+    "business_unit": "unit",
+    "owner": "user",
+    "executive_sponsor": "user",
+    "reviewer": "user",
+    "decided_by": "user",
+    "goal": "goal",
+}
+# Changes other records make to their project ("project_review_status" on a review).
+PROJECT_FIELD_PREFIX = "project_"
 MILESTONE_FIELDS = ("stage", "review_status", "risk_tier", "visibility", "business_unit")
 ACTION_LABELS = {
     "project.registered": "Registered",
@@ -320,23 +330,51 @@ def _action_label(action: str) -> str:
     return action.replace("project.", "").replace(".", " ").replace("_", " ").capitalize()
 
 
-def _field_label(name: str) -> str:
+def _target_model(target_type: str) -> type[models.Model]:
+    """The model an audit event's target is ("governance.review"), the project otherwise."""
     try:
-        field = Project._meta.get_field(name)
-    except FieldDoesNotExist:
-        return name.replace("_", " ").capitalize()
-    return str(getattr(field, "verbose_name", name)).capitalize()
+        return apps.get_model(target_type) if "." in target_type else Project
+    except (LookupError, ValueError):
+        return Project
+
+
+def _model_field(model: type[models.Model], name: str) -> Any:
+    """The field `name` of the event's model, else of the project (a review's
+    "project_review_status" is the project's review status), else None."""
+    for owner, field_name in (
+        (model, name),
+        (Project, name.removeprefix(PROJECT_FIELD_PREFIX)),
+        (Project, name),
+    ):
+        try:
+            return owner._meta.get_field(field_name)
+        except FieldDoesNotExist:
+            continue
+    return None
+
+
+def _field_label(name: str, model: type[models.Model] = Project) -> str:
+    """A field's verbose name; "Project …" for what another record changed on its project."""
+    field = _model_field(model, name)
+    verbose = str(getattr(field, "verbose_name", "") or name.replace("_", " "))
+    if model is not Project and name.startswith(PROJECT_FIELD_PREFIX):
+        verbose = f"project {verbose}"
+    return verbose[:1].upper() + verbose[1:]
 
 
 def _lookups(events: Iterable[AuditEvent]) -> dict[str, dict[Any, str]]:
-    """Names for the unit and user ids mentioned in these events (two queries at most)."""
-    wanted: dict[str, set[Any]] = {"unit": set(), "user": set()}
+    """Names for the unit, user and goal ids mentioned in these events (a query per kind)."""
+    wanted: dict[str, set[Any]] = {"unit": set(), "user": set(), "goal": set()}
     for event in events:
         for name, kind in FK_FIELDS.items():
             change = (event.changes or {}).get(name)
             if isinstance(change, dict):
                 wanted[kind].update(v for v in change.values() if isinstance(v, int))
-    found: dict[str, dict[Any, str]] = {"unit": {}, "user": {}}
+    found: dict[str, dict[Any, str]] = {"unit": {}, "user": {}, "goal": {}}
+    if wanted["goal"]:
+        found["goal"] = dict(
+            StrategicGoal.objects.filter(pk__in=wanted["goal"]).values_list("pk", "title")
+        )
     if wanted["unit"]:
         found["unit"] = {
             u.pk: u.name for u in BusinessUnit.objects.filter(pk__in=wanted["unit"]).only("name")
@@ -349,18 +387,20 @@ def _lookups(events: Iterable[AuditEvent]) -> dict[str, dict[Any, str]]:
     return found
 
 
-def _format_value(name: str, value: Any, lookups: Mapping[str, Mapping[Any, str]]) -> str:
-    """A stored (audit or snapshot) value as a person reads it."""
+def _format_value(
+    name: str,
+    value: Any,
+    lookups: Mapping[str, Mapping[Any, str]],
+    model: type[models.Model] = Project,
+) -> str:
+    """A stored (audit or snapshot) value of a field of `model` as a person reads it."""
     if value is None or value == "" or value == [] or value == {}:
         return "—"
     if name in FK_FIELDS:
         return lookups.get(FK_FIELDS[name], {}).get(value, f"#{value}")
     if isinstance(value, bool):
         return "Yes" if value else "No"
-    try:
-        field = Project._meta.get_field(name)
-    except FieldDoesNotExist:
-        field = None
+    field = _model_field(model, name)
     if name == "techniques" and isinstance(value, list):
         labels = dict(Project.Technique.choices)
         return ", ".join(str(labels.get(v, v)) for v in value)
@@ -387,15 +427,18 @@ def _change_rows(
     event: AuditEvent, lookups: Mapping[str, Mapping[Any, str]]
 ) -> list[dict[str, str]]:
     rows = []
+    model = _target_model(event.target_type)
     for name, change in (event.changes or {}).items():
         if isinstance(change, dict) and {"before", "after"} <= change.keys():
             before, after = change["before"], change["after"]
         else:
             before, after = None, change
-        shown_before = _format_value(name, before, lookups)
-        shown_after = _format_value(name, after, lookups)
+        shown_before = _format_value(name, before, lookups, model)
+        shown_after = _format_value(name, after, lookups, model)
         if shown_before != shown_after:  # e.g. None → "" on registration: nothing to read
-            rows.append({"field": _field_label(name), "before": shown_before, "after": shown_after})
+            rows.append(
+                {"field": _field_label(name, model), "before": shown_before, "after": shown_after}
+            )
     return rows
 
 

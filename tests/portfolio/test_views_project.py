@@ -349,3 +349,22 @@ def test_goals_of_another_units_project_cannot_be_decided(
     client.force_login(member)
     response = client.post(f"/projects/{ours.pk}/goals/{suggestion.pk}/", {"decision": "rejected"})
     assert response.status_code == 404
+
+
+def test_history_names_goals_and_labels_the_values_of_other_records(client: Client, lead, unit):
+    project = ProjectFactory(business_unit=unit)
+    suggestion = GoalAlignmentFactory(
+        project=project, goal=StrategicGoalFactory(title="Digitise documents"), status="suggested"
+    )
+    client.force_login(lead)
+    client.post(f"/projects/{project.pk}/goals/{suggestion.pk}/", {"decision": "confirmed"})
+    client.post(
+        f"/projects/{project.pk}/goals/",
+        {"goal": StrategicGoalFactory(title="Detect fraud").pk},
+    )
+    html = client.get(f"/projects/{project.pk}/").content.decode()
+    history = html[html.index("Change history") :]
+    # the goal by its title (not its id) and the status by its label (not its code)
+    assert "<td>Detect fraud</td>" in history and "<td>Confirmed</td>" in history
+    assert "<td>Suggested</td>" in history
+    assert "<td>confirmed</td>" not in history
