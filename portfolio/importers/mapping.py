@@ -40,6 +40,35 @@ def clean(value: str | None) -> str:
     return value.replace("\xa0", " ").strip()
 
 
+# "Purpose: … Expected benefits: …": the 2024 edition's one text for the question "What is the
+# intended purpose and expected benefits of the AI?", when the agency labelled both parts. The
+# benefits label counts at the start of a line or after the end of a sentence ("… that benefits:
+# x" is not a label); markdown emphasis around the labels is dropped.
+_PURPOSE_LABEL = re.compile(r"^[\s*_]*(?:intended\s+)?purpose[\s*_]*:[\s*_]*", re.IGNORECASE)
+_BENEFITS_LABEL = re.compile(
+    r"(?:^|(?<=[.;!?)]))[\s*_]*(?:expected\s+)?benefits?[\s*_]*:[\s*_]*",
+    re.IGNORECASE | re.MULTILINE,
+)
+_EMPHASIS = " \t\r\n*_"
+
+
+def split_purpose_benefits(text: str) -> tuple[str, str]:
+    """(purpose, benefits) of one text answering both, split only when the agency labelled both
+    parts ("Purpose: …", then "Expected benefits: …"); else (text, "")."""
+    label = _PURPOSE_LABEL.match(text)
+    if label is None:
+        return text, ""
+    rest = text[label.end() :]
+    second = _BENEFITS_LABEL.search(rest)
+    if second is None:
+        return text, ""
+    purpose = rest[: second.start()].strip(_EMPHASIS).rstrip(";,").rstrip()
+    benefits = rest[second.end() :].strip(_EMPHASIS)
+    if not purpose or not benefits:
+        return text, ""
+    return purpose, benefits
+
+
 def collapse(value: str | None) -> str:
     """Cleaned, with every run of whitespace (newlines included) turned into one space."""
     return _SPACES.sub(" ", clean(value))

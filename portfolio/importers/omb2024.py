@@ -8,7 +8,9 @@ told apart by their position, as pandas' ".1", ".2" suffixes are).
 
 Mapping (see docs/importing.md): name `2_use_case_name`; agency `3_abr`/`3_agency` → top-level
 unit, `4_bureau` → child unit; `8_topic_area` → topic; `11_purpose_benefits` → problem (the
-edition has one text for purpose and benefits, so `benefits` is left alone); `12_outputs` → outputs;
+edition has one text for purpose and benefits: when the agency labelled both parts, "Purpose: …
+Expected benefits: …", they go to problem and benefits; otherwise `benefits` is left alone);
+`12_outputs` → outputs;
 `16_dev_stage` → stage; `17_impact_type` → OMB impact; `18`, `20`, `21` → dates (`19` has no field
 and stays in extra); `22_dev_method` → development method; `29_contains_pii` → involves PII;
 `33_agency_data` → data description; `35_demo_features` → demographic features. Techniques are
@@ -294,7 +296,10 @@ class Omb2024Format(InventoryFormat):
         )
         purpose = mapping.clean(cells.get("11_purpose_benefits"))
         outputs = mapping.clean(cells.get("12_outputs"))
-        fields: dict[str, Any] = {"name": name, "problem": purpose, "outputs": outputs}
+        problem, benefits = mapping.split_purpose_benefits(purpose)
+        fields: dict[str, Any] = {"name": name, "problem": problem, "outputs": outputs}
+        if benefits:
+            fields["benefits"] = benefits
 
         raw = cells.get("16_dev_stage", "")
         fields["stage"], exact = mapping.map_stage(raw)

@@ -122,6 +122,41 @@ def test_2024_mapping_spot_checks(imported_2024):
     assert copilot.projects.values("business_unit__parent").distinct().count() >= 5
 
 
+def test_2024_labelled_purpose_and_benefits_go_to_their_fields(imported_2024):
+    # rows answering "purpose and expected benefits" as "Purpose: … Expected benefits: …"
+    split = Project.objects.exclude(benefits="")
+    assert split.count() == 246
+    example = split.get(name="Adobe Suite Applications", business_unit__code__endswith="atf")
+    assert example.problem.startswith("Adobe Suite products support the Bureau")
+    assert not example.problem.startswith("Purpose")
+    assert example.benefits.startswith("The expected benefits of utilizing the AI features")
+    assert "Expected benefits:" not in example.problem
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        (
+            "Purpose: Route calls.\n\nExpected benefits: Less waiting.",
+            ("Route calls.", "Less waiting."),
+        ),
+        (
+            "**Purpose:** Route calls. **Expected Benefits:** Less waiting.",
+            ("Route calls.", "Less waiting."),
+        ),
+        ("Intended purpose: Route calls; benefits: less waiting", ("Route calls", "less waiting")),
+        # not labels: a benefit inside a sentence, no purpose label, an empty part
+        ("Purpose: a tool that benefits: staff", None),
+        ("Improve benefits: processing of claims", None),
+        ("Purpose: Route calls.\nBenefits:", None),
+    ],
+)
+def test_split_purpose_benefits(text, parts):
+    from portfolio.importers.mapping import split_purpose_benefits
+
+    assert split_purpose_benefits(text) == (parts or (text, ""))
+
+
 def test_2024_identical_names_stay_distinct_projects(imported_2024):
 
     same = Project.objects.filter(name="Generative AI Usage", business_unit__code__startswith="ED")
