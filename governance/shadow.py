@@ -111,9 +111,57 @@ def risky_tool_uses(*, user: User, limit: int = DEFAULT_LIMIT) -> Flagged[RiskyT
     return Flagged(count=count, items=[RiskyToolUse(*row) for row in rows])
 
 
+# The most worrying sanction first.
+SEVERITY: dict[str, int] = {
+    Tool.SanctionStatus.PROHIBITED.value: 0,
+    Tool.SanctionStatus.RESTRICTED.value: 1,
+    Tool.SanctionStatus.UNREVIEWED.value: 2,
+    Tool.SanctionStatus.APPROVED.value: 3,
+}
+
+
+@dataclass(frozen=True)
+class ToolWithoutProject:
+    """A tool units have adopted without a registered project using it."""
+
+    tool_id: int
+    tool_name: str
+    sanction_status: str
+    units: tuple[str, ...]  # unit names, alphabetical
+    tasks: tuple[str, ...]  # what it is used for, distinct, alphabetical
+
+
 def unregistered_uses(*, user: User, limit: int = DEFAULT_LIMIT) -> Flagged[UnregisteredUse]:
-    """Adopted tools no current project of the unit (or its sub-units) uses. Three queries: the
-    unit tree, the adoptions, the (unit, tool) pairs of current projects."""
+    """Adopted tools no current project of the unit (or its sub-units) uses, prohibited first,
+    then by unit and tool."""
+    flagged = _unregistered(user)
+    flagged.sort(key=lambda u: (u.sanction_status != "prohibited", u.unit_name, u.tool_name))
+    return Flagged(count=len(flagged), items=flagged[:limit])
+
+
+def unregistered_by_tool(*, user: User, limit: int = DEFAULT_LIMIT) -> Flagged[ToolWithoutProject]:
+    """The same uses grouped by tool: the most worrying sanction first, then the tools adopted
+    without a project by the most units."""
+    units: dict[int, set[str]] = defaultdict(set)
+    tasks: dict[int, set[str]] = defaultdict(set)
+    tools: dict[int, tuple[str, str]] = {}
+    for use in _unregistered(user):
+        units[use.tool_id].add(use.unit_name)
+        tasks[use.tool_id].update(t for t in use.tasks if t)
+        tools[use.tool_id] = (use.tool_name, use.sanction_status)
+    grouped = [
+        ToolWithoutProject(
+            tool_id, name, status, tuple(sorted(units[tool_id])), tuple(sorted(tasks[tool_id]))
+        )
+        for tool_id, (name, status) in tools.items()
+    ]
+    grouped.sort(key=lambda t: (SEVERITY.get(t.sanction_status, 9), -len(t.units), t.tool_name))
+    return Flagged(count=len(grouped), items=grouped[:limit])
+
+
+def _unregistered(user: User) -> list[UnregisteredUse]:
+    """Every (unit, tool) adoption no current project of the unit (or its sub-units) uses. Three
+    queries: the unit tree, the adoptions, the (unit, tool) pairs of current projects."""
     parents = dict(BusinessUnit.objects.values_list("id", "parent_id"))
     adoptions = tool_adoption_list(user=user).values_list(
         "business_unit_id",
@@ -129,7 +177,7 @@ def unregistered_uses(*, user: User, limit: int = DEFAULT_LIMIT) -> Flagged[Unre
         entry = grouped.setdefault((unit_id, tool_id), [code, name, tool_name, status, []])
         entry[4].append(task)
     if not grouped:
-        return Flagged(count=0)
+        return []
     # Every (unit, tool) covered by a current project of that unit or a unit below it. Archived
     # projects do not count; projects the user may not see do (the use is registered).
     covered: set[tuple[int, int]] = set()
@@ -153,7 +201,7 @@ def unregistered_uses(*, user: User, limit: int = DEFAULT_LIMIT) -> Flagged[Unre
                 current = parents.get(current)
             ancestors[unit_id] = chain
         covered.update((ancestor, tool_id) for ancestor in ancestors[unit_id])
-    flagged = [
+    return [
         UnregisteredUse(
             unit_id=unit_id,
             unit_code=code,
@@ -166,8 +214,6 @@ def unregistered_uses(*, user: User, limit: int = DEFAULT_LIMIT) -> Flagged[Unre
         for (unit_id, tool_id), (code, name, tool_name, status, tasks) in grouped.items()
         if (unit_id, tool_id) not in covered
     ]
-    flagged.sort(key=lambda u: (u.sanction_status != "prohibited", u.unit_name, u.tool_name))
-    return Flagged(count=len(flagged), items=flagged[:limit])
 
 
 def ownerless_projects(*, user: User, limit: int = DEFAULT_LIMIT) -> Flagged[OwnerlessProject]:

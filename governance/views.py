@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from governance import charts, dashboard_selectors, permissions, selectors, services
+from governance import charts, dashboard_selectors, permissions, selectors, services, shadow
 from governance.forms import (
     AssignForm,
     CommentForm,
@@ -882,7 +882,6 @@ def overlap_compare(request: HttpRequest, a: int, b: int) -> HttpResponse:
 def tools(request: HttpRequest) -> HttpResponse:
     """Sanction status, adoption by unit, use without a registered project (aggregate queries)."""
     _require_sees_everything(request)
-    visible = project_queryset(user=request.user)
     tool_rows = dashboard_selectors.tool_catalogue(user=request.user)
     by_status = dict(Tool.objects.order_by().values_list("sanction_status").annotate(n=Count("id")))
     adoption = list(
@@ -895,18 +894,9 @@ def tools(request: HttpRequest) -> HttpResponse:
         per_unit[row["business_unit__name"]][row["tool__sanction_status"]] += row["n"]
     units = sorted(per_unit, key=lambda u: -sum(per_unit[u].values()))[: charts.MAX_BARS]
     statuses = [s for s, _ in Tool.SanctionStatus.choices]
-    # Adoptions of a tool by a unit that has no (visible) registered project using that tool.
-    registered = Project.objects.filter(
-        pk__in=visible.values("pk"),
-        business_unit_id=OuterRef("business_unit_id"),
-        tools=OuterRef("tool_id"),
-    )
-    unregistered = list(
-        ToolAdoption.objects.annotate(registered=Exists(registered))
-        .filter(registered=False)
-        .select_related("business_unit", "tool")
-        .order_by("tool__sanction_status", "business_unit__name")[:50]
-    )
+    # Tools units adopted with no current project of the unit (or below) using them: the shadow
+    # AI selector's definition, grouped by tool.
+    unregistered = shadow.unregistered_by_tool(user=request.user)
     context = {
         "tools": tool_rows,
         "by_status": [
@@ -921,13 +911,15 @@ def tools(request: HttpRequest) -> HttpResponse:
             units,
             {s: [per_unit[u].get(s, 0) for u in units] for s in statuses},
             title="Tool adoptions by business unit and sanction status",
-            x_title="Business unit",
-            y_title="Adoptions",
+            x_title="Adoptions",
+            y_title="Business unit",
             colours=charts.SANCTION_COLOURS,
+            horizontal=True,
         )
         if units
         else None,
-        "unregistered": unregistered,
+        "unregistered": unregistered.items,
+        "unregistered_count": unregistered.count,
         "load_plotly": bool(units),
     }
     return render(request, "governance/tools.html", context)

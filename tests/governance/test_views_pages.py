@@ -377,7 +377,33 @@ def test_tools_page_counts_and_unregistered_use(client: Client, reviewer, unit, 
     row = next(t for t in response.context["tools"] if t["name"] == "Copilot X")
     assert row["project_count"] == 2 and row["unit_count"] == 2
     unregistered = response.context["unregistered"]
-    assert [a.task for a in unregistered] == ["Shadow drafting"]
+    assert [(t.tool_name, t.units, t.tasks) for t in unregistered] == [
+        ("Copilot X", ("Other unit",), ("Shadow drafting",))
+    ]
+
+
+def test_tools_page_groups_unregistered_use_by_tool_most_worrying_first(
+    client: Client, reviewer, unit, other_unit
+):
+    from portfolio.models import ToolAdoption
+
+    approved = ToolFactory(name="Spellcheck", sanction_status="approved")
+    banned = ToolFactory(name="Face finder", sanction_status="prohibited")
+    third = BusinessUnitFactory(code="THIRD", name="Third unit")
+    for u in (unit, other_unit, third):
+        ToolAdoption.objects.create(business_unit=u, tool=approved, task="Spelling")
+    ToolAdoption.objects.create(business_unit=other_unit, tool=banned, task="Search photos")
+    # a sub-unit's project registers the use for its parent unit
+    child = BusinessUnitFactory(code="HOME-SUB", name="Home sub-unit", parent=unit)
+    ProjectFactory(business_unit=child).tools.add(approved)
+    client.force_login(reviewer)
+
+    response = client.get("/governance/tools/")
+
+    rows = [(t.tool_name, t.units) for t in response.context["unregistered"]]
+    assert rows == [("Face finder", ("Other unit",)), ("Spellcheck", ("Other unit", "Third unit"))]
+    html = response.content.decode()
+    assert "2 tools, prohibited and restricted first" in html
 
 
 def test_pages_with_form_errors_are_clean(client: Client, member, reviewer, unit, data):
