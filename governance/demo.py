@@ -16,7 +16,9 @@ for their leads.
 The assessments answer only what the inventory itself says: its OMB impact classification
 (rights- or safety-impacting → principal basis for decisions with an effect on civil rights or
 on health and safety), whether it holds personal data, and whether it uses generative AI
-(synthetic content, EU AI Act Art. 50). Everything else is answered "no"; the rationale says so.
+(synthetic content, EU AI Act Art. 50). A rights-impacting use whose topic area is an EU AI Act
+Annex III area (law enforcement, government benefits, human resources, education) is placed in
+that area. Everything else is answered "no"; the rationale says so.
 """
 
 from __future__ import annotations
@@ -48,6 +50,13 @@ ASSESSED = 12  # projects of the lead's unit given an owner and an assessment
 RIGHTS = {Project.OmbImpact.RIGHTS, Project.OmbImpact.RIGHTS_AND_SAFETY}
 SAFETY = {Project.OmbImpact.SAFETY, Project.OmbImpact.RIGHTS_AND_SAFETY}
 IMPACTING = RIGHTS | SAFETY | {Project.OmbImpact.HIGH_IMPACT}
+# Inventory topic areas that are EU AI Act Annex III areas (for rights-impacting uses only).
+TOPIC_ANNEX_III = {
+    Project.TopicArea.LAW_ENFORCEMENT: "law_enforcement",
+    Project.TopicArea.BENEFITS: "essential_services",
+    Project.TopicArea.HUMAN_RESOURCES: "employment",
+    Project.TopicArea.EDUCATION_WORKFORCE: "education",
+}
 # What happens to the first projects after their assessment, in order (the rest stay assessed).
 REVIEW_STORY = (
     "approved",
@@ -67,12 +76,16 @@ def answers_from_inventory(project: Project) -> dict[str, Any]:
         areas.append("civil_rights_privacy")
     if project.omb_impact in SAFETY:
         areas.append("health_safety")
-    return {
+    answers: dict[str, Any] = {
         "principal_basis_for_decisions": bool(areas),
         "omb_effect_areas": areas,
         "processes_personal_data": bool(project.involves_pii),
         "generates_synthetic_content": "generative" in (project.techniques or []),
     }
+    annex_iii = TOPIC_ANNEX_III.get(project.topic_area)
+    if project.omb_impact in RIGHTS and annex_iii:
+        answers["annex_iii_areas"] = [annex_iii]
+    return answers
 
 
 def _demo_projects(unit: BusinessUnit) -> list[Project]:

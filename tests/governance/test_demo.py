@@ -47,6 +47,11 @@ def test_answers_are_only_what_the_inventory_says():
         "generates_synthetic_content": True,
     }
     assert demo.answers_from_inventory(safety)["omb_effect_areas"] == ["health_safety"]
+    # a rights-impacting use in a topic area that is an Annex III area is placed there
+    policing = Project(omb_impact="rights", topic_area="law_enforcement")
+    assert demo.answers_from_inventory(policing)["annex_iii_areas"] == ["law_enforcement"]
+    not_rights = Project(omb_impact="safety", topic_area="law_enforcement")
+    assert "annex_iii_areas" not in demo.answers_from_inventory(not_rights)
     assert demo.answers_from_inventory(neither) == {
         "principal_basis_for_decisions": False,
         "omb_effect_areas": [],
@@ -141,6 +146,8 @@ def test_load_demo_end_to_end_fills_the_review_desk(capsys, client):
     assert ToolAdoption.objects.count() == 816
     assert "Demo governance: 12 projects of DOJ" in out
     assert Review.objects.filter(status__in=Review.OPEN).count() == 3
+    # the inventory's rights-impacting law-enforcement uses come out high-risk (Annex III)
+    assert RiskAssessment.objects.filter(eu_tier="high").exists()
     # the executive view has confirmed example alignments to show
     assert "Demo alignments: the best goal suggestion of" in out
     confirmed = GoalAlignment.objects.filter(status="confirmed")
