@@ -172,8 +172,20 @@ class SimilarInputSerializer(serializers.Serializer[Any]):
         return attrs
 
 
+class UnitInContextSerializer(UnitBriefSerializer):
+    parent = serializers.CharField(
+        source="parent.name",
+        allow_null=True,
+        help_text="The name of the unit it belongs to (an agency for a bureau), or null.",
+    )
+
+
+class SimilarProjectSerializer(ProjectBriefSerializer):
+    business_unit = UnitInContextSerializer()
+
+
 class SimilarResultSerializer(serializers.Serializer[Any]):
-    project = ProjectBriefSerializer()
+    project = SimilarProjectSerializer()
     score = serializers.FloatField()
     grade = serializers.CharField()
     reasons = serializers.ListField(child=serializers.CharField())
@@ -277,6 +289,7 @@ SIMILAR_PROJECT_FIELDS = (
     "business_unit__id",
     "business_unit__code",
     "business_unit__name",
+    "business_unit__parent__name",
 )
 
 
@@ -308,7 +321,7 @@ def similar_projects(*, user: Any, data: dict[str, Any]) -> list[dict[str, Any]]
         p.pk: p
         for p in project_queryset(user=user)
         .filter(pk__in=ids)
-        .select_related("business_unit")
+        .select_related("business_unit__parent")
         .only(*SIMILAR_PROJECT_FIELDS)
     }
     results = []

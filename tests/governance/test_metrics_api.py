@@ -87,8 +87,26 @@ def test_similar_best_first_with_shape_and_visibility(api_client, member, world)
         "review_status",
         "risk_tier",
     }
-    assert set(first["project"]["business_unit"]) == {"id", "code", "name"}
+    assert set(first["project"]["business_unit"]) == {"id", "code", "name", "parent"}
+    assert first["project"]["business_unit"]["parent"] is None  # a top-level unit
     assert 0 < first["score"] <= 1 and first["grade"] and first["reasons"]
+
+
+def test_similar_names_the_unit_above_a_bureau(api_client, member, world):
+    agency = BusinessUnitFactory(code="AGENCY", name="Department of Examples")
+    bureau = BusinessUnitFactory(code="AGENCY:ocio", name="OCIO", parent=agency)
+    twin = ProjectFactory(name="Hearing transcripts", business_unit=bureau, **TRANSCRIBE)
+    metrics_services.metrics_compute()
+
+    response = similar(api_client, member, problem=TRANSCRIBE["problem"], limit=10)
+
+    unit = next(r for r in response.json()["results"] if r["project"]["id"] == twin.pk)
+    assert unit["project"]["business_unit"] == {
+        "id": bureau.pk,
+        "code": "AGENCY:ocio",
+        "name": "OCIO",
+        "parent": "Department of Examples",
+    }
 
 
 def test_similar_reviewer_sees_restricted_and_limit_and_exclude(api_client, reviewer, world):
