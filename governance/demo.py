@@ -51,11 +51,11 @@ RIGHTS = {Project.OmbImpact.RIGHTS, Project.OmbImpact.RIGHTS_AND_SAFETY}
 SAFETY = {Project.OmbImpact.SAFETY, Project.OmbImpact.RIGHTS_AND_SAFETY}
 IMPACTING = RIGHTS | SAFETY | {Project.OmbImpact.HIGH_IMPACT}
 # Inventory topic areas that are EU AI Act Annex III areas (for rights-impacting uses only).
-TOPIC_ANNEX_III = {
-    Project.TopicArea.LAW_ENFORCEMENT: "law_enforcement",
-    Project.TopicArea.BENEFITS: "essential_services",
-    Project.TopicArea.HUMAN_RESOURCES: "employment",
-    Project.TopicArea.EDUCATION_WORKFORCE: "education",
+TOPIC_ANNEX_III: dict[str, str] = {
+    Project.TopicArea.LAW_ENFORCEMENT.value: "law_enforcement",
+    Project.TopicArea.BENEFITS.value: "essential_services",
+    Project.TopicArea.HUMAN_RESOURCES.value: "employment",
+    Project.TopicArea.EDUCATION_WORKFORCE.value: "education",
 }
 # What happens to the first projects after their assessment, in order (the rest stay assessed).
 REVIEW_STORY = (

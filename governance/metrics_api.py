@@ -173,7 +173,7 @@ class SimilarInputSerializer(serializers.Serializer[Any]):
 
 
 class UnitInContextSerializer(UnitBriefSerializer):
-    parent = serializers.CharField(
+    parent_name = serializers.CharField(
         source="parent.name",
         allow_null=True,
         help_text="The name of the unit it belongs to (an agency for a bureau), or null.",

@@ -8,7 +8,7 @@
    Only the latest draft's answer is shown: a newer check aborts the request still in flight
    (AbortController) and an answer whose sequence number is not the latest is dropped. A draft
    identical to the one last sent (e.g. only a trailing space typed) is not sent again.
-   The endpoint answers {"results": [{"project": {"id", "name", "business_unit": {"name", "parent"}, "stage"},
+   The endpoint answers {"results": [{"project": {"id", "name", "business_unit": {"name", "parent_name"}, "stage"},
    "score", "grade", "reasons": [...]}]}. A 404 or 405 (endpoint not deployed yet: the router
    then takes "similar" for a project id) hides the panel silently.
    After each answer is rendered the panel sets data-rendered-seq and dispatches a bubbling
@@ -149,7 +149,7 @@
       if (project.business_unit && project.business_unit.name) {
         // A bureau's name alone is ambiguous across agencies ("OCIO"): add the unit above it.
         var unit = project.business_unit;
-        meta.push(unit.parent ? unit.name + " (" + unit.parent + ")" : unit.name);
+        meta.push(unit.parent_name ? unit.name + " (" + unit.parent_name + ")" : unit.name);
       }
       if (project.stage) {
         meta.push(capitalise(project.stage));

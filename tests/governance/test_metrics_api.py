@@ -87,8 +87,8 @@ def test_similar_best_first_with_shape_and_visibility(api_client, member, world)
         "review_status",
         "risk_tier",
     }
-    assert set(first["project"]["business_unit"]) == {"id", "code", "name", "parent"}
-    assert first["project"]["business_unit"]["parent"] is None  # a top-level unit
+    assert set(first["project"]["business_unit"]) == {"id", "code", "name", "parent_name"}
+    assert first["project"]["business_unit"]["parent_name"] is None  # a top-level unit
     assert 0 < first["score"] <= 1 and first["grade"] and first["reasons"]
 
 
@@ -105,7 +105,7 @@ def test_similar_names_the_unit_above_a_bureau(api_client, member, world):
         "id": bureau.pk,
         "code": "AGENCY:ocio",
         "name": "OCIO",
-        "parent": "Department of Examples",
+        "parent_name": "Department of Examples",
     }
 
 
