@@ -74,6 +74,13 @@ def _ids_or_keys(value: str) -> tuple[list[int], list[str]]:
     return ids, keys
 
 
+ALIGNMENT_CHOICES = (
+    ("confirmed", "Serves a confirmed goal"),
+    ("suggested", "Has a suggested goal to confirm"),
+    ("none", "No confirmed goal"),
+)
+
+
 # Every filter here tests the project's own columns or uses `pk__in` subqueries, so none can
 # duplicate rows: multiple-choice filters are declared with distinct=False (django-filter's
 # default DISTINCT would sort every matching row on each request).
@@ -105,6 +112,12 @@ class ProjectFilterSet(django_filters.FilterSet):
     )
     goal = django_filters.NumberFilter(
         method="filter_goal", label="Strategic goal id (confirmed or suggested alignment)"
+    )
+    alignment = django_filters.ChoiceFilter(
+        choices=ALIGNMENT_CHOICES,
+        method="filter_alignment",
+        label="Goal alignment",
+        empty_label="Any",
     )
     review_status = django_filters.MultipleChoiceFilter(
         distinct=False, choices=Project.ReviewStatus.choices
@@ -167,6 +180,17 @@ class ProjectFilterSet(django_filters.FilterSet):
             status=GoalAlignment.Status.REJECTED
         )
         return queryset.filter(pk__in=alignments.values("project_id"))
+
+    def filter_alignment(
+        self, queryset: QuerySet[Project], name: str, value: str
+    ) -> QuerySet[Project]:
+        confirmed = GoalAlignment.objects.filter(status=GoalAlignment.Status.CONFIRMED)
+        if value == "confirmed":
+            return queryset.filter(pk__in=confirmed.values("project_id"))
+        if value == "none":
+            return queryset.exclude(pk__in=confirmed.values("project_id"))
+        suggested = GoalAlignment.objects.filter(status=GoalAlignment.Status.SUGGESTED)
+        return queryset.filter(pk__in=suggested.values("project_id"))
 
     def filter_q(self, queryset: QuerySet[Project], name: str, value: str) -> QuerySet[Project]:
         return search_projects(queryset, value) if value.strip() else queryset

@@ -165,6 +165,17 @@ def project_goals(*, project: Project) -> tuple[list[ProjectGoal], list[ProjectG
     return aligned, others
 
 
+def goal_suggestions_awaiting(*, user: User, unit_ids: Iterable[int]) -> int:
+    """Current projects of these units (that the user sees) with a goal suggestion no one has
+    confirmed or rejected yet."""
+    suggested = GoalAlignment.objects.filter(status=GoalAlignment.Status.SUGGESTED)
+    return (
+        project_queryset(user=user)
+        .filter(business_unit_id__in=list(unit_ids), pk__in=suggested.values("project_id"))
+        .count()
+    )
+
+
 def alignment_list(*, user: User) -> QuerySet[GoalAlignment]:
     visible_projects = project_queryset(user=user).values("pk")
     return GoalAlignment.objects.filter(project_id__in=visible_projects).select_related(

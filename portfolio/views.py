@@ -298,7 +298,14 @@ def project_ours(request: HttpRequest) -> HttpResponse:
         .order_by("name")
         .values_list("pk", "name", "code"),
         scope_unit_ids=unit_ids,
-        extra={"has_units": bool(unit_ids)},
+        extra={
+            "has_units": bool(unit_ids),
+            "awaiting_goals": selectors.goal_suggestions_awaiting(
+                user=request.user, unit_ids=unit_ids
+            )
+            if unit_ids
+            else 0,
+        },
     )
 
 

@@ -219,7 +219,8 @@ def test_executive_without_costs_shows_tables_instead_of_empty_charts(
     # the clusters spanning more units come first when no saving can be estimated
     assert html.index("cluster wide") < html.index("cluster small")
     # the suggestion waiting for its lead is counted
-    assert "projects with a suggested goal for their lead to confirm" in html
+    assert "projects with a suggested goal</a> for their lead to confirm" in html
+    assert 'href="/projects/?alignment=suggested"' in html
 
 
 def test_executive_counts_suggested_goals_awaiting_confirmation(client: Client, executive, unit):
@@ -230,7 +231,8 @@ def test_executive_counts_suggested_goals_awaiting_confirmation(client: Client, 
     html = client.get("/governance/executive/").content.decode()
 
     assert "The metrics suggest goals for 3 projects" in html
-    assert '<span class="num">3</span><span class="label">projects with a suggested goal' in html
+    tile = '<span class="num">3</span><span class="label"><a href="/projects/?alignment=suggested">'
+    assert tile in html
 
 
 @pytest.mark.parametrize("url", [*ACCESS])

@@ -13,6 +13,7 @@ from portfolio.models import Project
 from tests.factories import (
     BusinessUnitFactory,
     CapabilityFactory,
+    GoalAlignmentFactory,
     ProjectFactory,
     ToolFactory,
     member_of,
@@ -220,3 +221,27 @@ def test_our_projects_for_a_user_without_units(client: Client, reviewer):
     response = client.get("/projects/ours/")
     assert response.status_code == 200
     assert "You are not a member of any business unit" in response.content.decode()
+
+
+def test_our_projects_points_to_goal_suggestions_awaiting_a_decision(
+    client: Client, unit, other_unit
+):
+    lead = member_of(unit, role="lead", username="the-lead")
+    suggested = ProjectFactory(name="Suggested", business_unit=unit)
+    confirmed = ProjectFactory(name="Confirmed", business_unit=unit)
+    ProjectFactory(name="Nothing", business_unit=unit)
+    GoalAlignmentFactory(project=suggested, status="suggested")
+    GoalAlignmentFactory(project=confirmed, status="confirmed")
+    GoalAlignmentFactory(project=ProjectFactory(business_unit=other_unit), status="suggested")
+    client.force_login(lead)
+
+    html = client.get("/projects/ours/").content.decode()
+    assert "1 of your units' projects has a strategic goal suggested by the metrics" in html
+    assert 'href="?alignment=suggested"' in html
+
+    # the filter (also on the registry and the API) lists them, and the others
+    assert names(client.get("/projects/ours/", {"alignment": "suggested"})) == ["Suggested"]
+    assert names(client.get("/projects/ours/", {"alignment": "confirmed"})) == ["Confirmed"]
+    assert names(client.get("/projects/ours/", {"alignment": "none"})) == ["Nothing", "Suggested"]
+    filtered = client.get("/projects/ours/", {"alignment": "suggested"}).content.decode()
+    assert "has a strategic goal suggested" not in filtered  # already showing them
