@@ -325,6 +325,24 @@ def test_compare_checks_visibility(client: Client, reviewer, executive, unit, ot
     assert client.get(f"/governance/overlaps/compare/{a.pk}/{b.pk}/").status_code == 200
 
 
+def test_compare_lists_shared_tools_first_without_stray_commas(
+    client: Client, reviewer, unit, other_unit
+):
+    westlaw, lexis, whisper = (ToolFactory(name=n) for n in ("Westlaw", "Lexis", "Whisper"))
+    a = ProjectFactory(business_unit=unit)
+    a.tools.add(westlaw, lexis)
+    b = ProjectFactory(business_unit=other_unit)
+    b.tools.add(westlaw)
+    client.force_login(reviewer)
+    html = client.get(f"/governance/overlaps/compare/{a.pk}/{b.pk}/").content.decode()
+    tools_row = html[html.index('<th scope="row">Tools</th>') :].split("</tr>")[0]
+    assert "<td><strong>Westlaw</strong>, Lexis</td>" in tools_row
+    assert "<td><strong>Westlaw</strong></td>" in tools_row  # no trailing comma
+    capabilities_row = html[html.index('<th scope="row">Capabilities</th>') :].split("</tr>")[0]
+    assert capabilities_row.count("<td>—</td>") == 2
+    assert whisper.name not in html
+
+
 def test_pair_buttons_hidden_without_the_metrics_service(client: Client, reviewer, data):
     from governance import views
 
