@@ -24,7 +24,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from governance import charts, dashboard_selectors, permissions, selectors, services, shadow
+from governance import (
+    charts,
+    dashboard_selectors,
+    metrics_selectors,
+    permissions,
+    selectors,
+    services,
+    shadow,
+)
 from governance.forms import (
     AssignForm,
     CommentForm,
@@ -422,16 +430,24 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     _require_sees_everything(request)
     overview = dashboard_selectors.it_overview(user=request.user, today=timezone.localdate())
     counts = overview.counts
-    unit_items = [(u.name, u.n) for u in counts.units]
+    # Per top-level unit (an agency with its bureaus; the divisions of a single organisation):
+    # hundreds of bureaus would leave most projects in one "Other" bar.
+    tree, scope = metrics_selectors.unit_facts()
+    names = {u.id: u.name for u in tree}
+    per_scope: dict[str, int] = defaultdict(int)
+    for u in counts.units:
+        per_scope[names.get(scope.get(u.pk, u.pk), u.name)] += u.n
+    unit_items = sorted(per_scope.items(), key=lambda kv: (-kv[1], kv[0]))
     context = {
         "coverage": overview.coverage,
         "by_stage": counts.choices("by_stage", Project.Stage.choices),
         "by_tier": counts.choices("by_tier", TIER_CHOICES),
         "units": charts.cap_items(unit_items, 25),
-        "unit_count": len(unit_items),
+        "unit_count": len(counts.units),
+        "scope_count": len(unit_items),
         "unit_chart": charts.bar(
             unit_items,
-            title="Projects by business unit",
+            title="Projects by top-level business unit",
             x_title="Projects",
             y_title="Business unit",
             hover="%{y}: %{x} projects<extra></extra>",

@@ -41,9 +41,18 @@
     }
     if (run.status === "running") {
       say("Computing… " + percent + "%");
-    } else {
-      say("Last run: " + run.status + (run.finished_at ? " at " + run.finished_at : ""));
+    } else if (run.id !== knownId) {
+      // A run other than the one the page already describes (the page says the rest).
+      say("Last run: " + run.status + (run.finished_at ? ", finished " + when(run.finished_at) : "") + ".");
     }
+  }
+
+  function when(iso) {
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) {
+      return iso;
+    }
+    return date.toLocaleString([], { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
   }
 
   function get() {

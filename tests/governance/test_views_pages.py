@@ -444,3 +444,21 @@ def test_pages_with_form_errors_are_clean(client: Client, member, reviewer, unit
     )
     assert response.status_code == 200
     assert audit(response.content.decode()).audit() == []
+
+
+def test_it_overview_counts_projects_per_top_level_unit(client: Client, reviewer):
+    # given two agencies, one with bureaus
+    justice = BusinessUnitFactory(code="DOJ", name="Department of Justice")
+    for code in ("FBI", "ATF"):
+        bureau = BusinessUnitFactory(code=code, name=code, parent=justice)
+        for _ in range(2):
+            ProjectFactory(business_unit=bureau)
+    ProjectFactory(business_unit=justice)
+    ProjectFactory(business_unit=BusinessUnitFactory(code="VA", name="Veterans Affairs"))
+    client.force_login(reviewer)
+
+    response = client.get("/governance/")
+
+    # then the chart and its table count each agency with its bureaus
+    assert response.context["units"][:2] == [("Department of Justice", 5), ("Veterans Affairs", 1)]
+    assert "6 active projects in 4 business units" in response.content.decode()
