@@ -112,6 +112,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "recent": selectors.project_list(user=user)
             .filter(business_unit_id__in=unit_ids)
             .order_by("-updated_at", "-id")[:5],
+            "awaiting_goals": selectors.goal_suggestions_awaiting(user=user, unit_ids=unit_ids),
         }
     return render(request, "portfolio/home.html", context)
 

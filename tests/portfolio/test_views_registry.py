@@ -237,7 +237,10 @@ def test_our_projects_points_to_goal_suggestions_awaiting_a_decision(
 
     html = client.get("/projects/ours/").content.decode()
     assert "1 of your units' projects has a strategic goal suggested by the metrics" in html
-    assert 'href="?alignment=suggested"' in html
+    assert 'href="/projects/ours/?alignment=suggested"' in html
+    # and so does the home page
+    home = client.get("/").content.decode()
+    assert "1 of your units' projects has a strategic goal suggested by the metrics" in home
 
     # the filter (also on the registry and the API) lists them, and the others
     assert names(client.get("/projects/ours/", {"alignment": "suggested"})) == ["Suggested"]
