@@ -359,7 +359,8 @@ class ImportForm(forms.Form):
     def __init__(self, *args: Any, formats: Iterable[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         fields: dict[str, Any] = self.fields
-        fields["format"].choices = list(formats)
+        # No format preselected: a file read in the wrong format is rejected row by row.
+        fields["format"].choices = [("", "Choose the file's format"), *formats]
         mb = settings.MAESTRO_MAX_UPLOAD_MB
         self.fields["file"].help_text = self.fields["file"].help_text % {"mb": mb}
 

@@ -233,3 +233,15 @@ def test_commercial_ai_list_is_offered_by_name_and_imported_as_tool_adoptions(
     created.refresh_from_db()
     assert created.status == ImportJob.Status.SUCCEEDED, created.error
     assert created.report["created"] == ToolAdoption.objects.count() > 0
+
+
+def test_the_format_is_chosen_not_preselected(client, reviewer, tmp_path):
+    client.force_login(reviewer)
+    page = client.get("/import/").content.decode()
+    assert '<option value="" selected>Choose the file&#x27;s format</option>' in page
+    upload = tmp_path / "inventory.csv"
+    upload.write_text("name\nA project\n", encoding="utf-8")
+    with upload.open("rb") as handle:
+        response = client.post("/import/", {"file": handle})
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
