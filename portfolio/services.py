@@ -554,6 +554,7 @@ def alignment_decide(*, actor: Actor, alignment: GoalAlignment, decision: str) -
     """A lead's decision on an alignment from the project's page: `confirmed` or `rejected`
     (a suggestion), `removed` (deletes it). A rejected suggestion stays rejected: the metrics
     never suggest it again."""
+    _check_alignment_rights(actor, alignment.project)
     if decision == "removed":
         alignment_delete(actor=actor, alignment=alignment)
         return
@@ -566,6 +567,7 @@ def alignment_decide(*, actor: Actor, alignment: GoalAlignment, decision: str) -
 def alignment_confirm_goal(*, actor: Actor, project: Project, goal: StrategicGoal) -> GoalAlignment:
     """Confirm that the project serves `goal`: a new confirmed alignment, or the existing one
     (suggested or rejected before) confirmed."""
+    _check_alignment_rights(actor, project)
     if not goal.active:
         raise ValidationError({"goal": "This goal is no longer active."})
     existing = GoalAlignment.objects.filter(project=project, goal=goal).first()

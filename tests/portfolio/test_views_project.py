@@ -368,3 +368,13 @@ def test_history_names_goals_and_labels_the_values_of_other_records(client: Clie
     assert "<td>Detect fraud</td>" in history and "<td>Confirmed</td>" in history
     assert "<td>Suggested</td>" in history
     assert "<td>confirmed</td>" not in history
+
+
+def test_someone_who_may_not_edit_gets_403_whatever_they_post(client: Client, member, other_unit):
+    theirs = ProjectFactory(business_unit=other_unit)
+    suggestion = GoalAlignmentFactory(project=theirs, status="suggested")
+    inactive = StrategicGoalFactory(active=False)
+    client.force_login(member)
+    url = f"/projects/{theirs.pk}/goals/"
+    assert client.post(f"{url}{suggestion.pk}/", {"decision": "maybe"}).status_code == 403
+    assert client.post(url, {"goal": inactive.pk}).status_code == 403
