@@ -439,10 +439,22 @@ def stacked_bar(
                 "hovertemplate": f"%{{x}}<br>{shown}: %{{y}}<extra></extra>",
             }
         data.append(trace)
+    # Counts: whole-number ticks, one per unit when the largest stack is small (no "0.2").
+    totals = [sum(v) for v in zip(*(list(vs)[:limit] for vs in stacks.values()), strict=False)]
+    count_axis: dict[str, Any] = {"automargin": True, "tickformat": ",d", "rangemode": "tozero"}
+    if totals and max(totals) <= 10:
+        count_axis["dtick"] = 1
     if not horizontal:
         return {
             "data": data,
-            "layout": _layout(title, x_title, y_title, barmode="stack", height=420),
+            "layout": _layout(
+                title,
+                x_title,
+                y_title,
+                barmode="stack",
+                height=420,
+                yaxis={"title": {"text": y_title}, **count_axis},
+            ),
         }
     return {
         "data": data,
@@ -451,6 +463,7 @@ def stacked_bar(
             x_title,
             y_title,
             barmode="stack",
+            xaxis={"title": {"text": x_title}, **count_axis},
             yaxis={"title": {"text": y_title}, "automargin": True, "autorange": "reversed"},
             # Below the x axis title, in the stacks' order (Plotly reverses it for stacks).
             legend={

@@ -153,6 +153,21 @@ def test_stacked_bar_uses_sanction_colours():
     assert figure["data"][1]["marker"]["color"] == charts.OKABE_ITO["vermillion"]
 
 
+def test_stacked_counts_have_whole_number_ticks():
+    # one project under one goal: ticks 0 and 1, not 0.2, 0.4, …
+    small = charts.stacked_bar(
+        ["Goal"], {"idea": [0], "pilot": [1]}, title="t", x_title="x", y_title="y", horizontal=True
+    )
+    axis = small["layout"]["xaxis"]
+    assert axis["dtick"] == 1 and axis["tickformat"] == ",d"
+    assert small["data"][0]["orientation"] == "h" and small["data"][0]["y"] == ["Goal"]
+    # larger counts keep Plotly's tick spacing, still as whole numbers
+    large = charts.stacked_bar(["U"], {"approved": [40]}, title="t", x_title="x", y_title="y")
+    assert (
+        "dtick" not in large["layout"]["yaxis"] and large["layout"]["yaxis"]["tickformat"] == ",d"
+    )
+
+
 def test_cap_items_other_sums_the_rest():
     capped = charts.cap_items([("a", 5), ("b", 3), ("c", 1), ("d", 1)], limit=3)
     assert capped == [("a", 5.0), ("b", 3.0), ("Other (2)", 2.0)]
