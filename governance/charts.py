@@ -347,8 +347,17 @@ def risk_value_bubbles(
                 "%{customdata[1]}%<extra></extra>",
             }
         ],
+        # Money is never negative: both axes start at zero (a unit with no benefit recorded
+        # sits on the axis instead of mid-chart between -1 and 1).
         "layout": _layout(
-            "Risk and value by business unit", "Annual cost", "Expected annual benefit", height=480
+            "Risk and value by business unit",
+            height=480,
+            xaxis={"title": {"text": "Annual cost"}, "automargin": True, "rangemode": "tozero"},
+            yaxis={
+                "title": {"text": "Expected annual benefit"},
+                "automargin": True,
+                "rangemode": "tozero",
+            },
         ),
     }
 

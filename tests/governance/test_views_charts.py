@@ -115,6 +115,9 @@ def test_bubbles_aggregate_beyond_the_limit():
     assert figure["layout"]["xaxis"]["title"]["text"] == "Annual cost"
     assert figure["layout"]["yaxis"]["title"]["text"] == "Expected annual benefit"
     assert trace["marker"]["color"][0] == 50.0
+    # money axes start at zero (no empty negative half when no benefit is recorded)
+    assert figure["layout"]["xaxis"]["rangemode"] == "tozero"
+    assert figure["layout"]["yaxis"]["rangemode"] == "tozero"
 
 
 def test_trend_lines_and_palette():
