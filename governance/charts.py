@@ -426,63 +426,48 @@ def stacked_bar(
     """Stacked bars, one stack per key of `stacks` (e.g. sanction status); vertical, or
     horizontal (long category names, read top-down in the given order)."""
     categories = list(categories)[:limit]
+    # The axis of the categories and the axis of the counts.
+    along, across = ("y", "x") if horizontal else ("x", "y")
     data = []
     for i, (name, values) in enumerate(stacks.items()):
         shown = name.replace("_", " ").capitalize()
         trace: dict[str, Any] = {
             "type": "bar",
             "name": shown,
+            along: categories,
+            across: list(values)[:limit],
             "marker": {"color": (colours or {}).get(name, PALETTE[i % len(PALETTE)])},
+            "hovertemplate": f"%{{{along}}}<br>{shown}: %{{{across}}}<extra></extra>",
         }
         if horizontal:
-            trace |= {
-                "orientation": "h",
-                "y": categories,
-                "x": list(values)[:limit],
-                "hovertemplate": f"%{{y}}<br>{shown}: %{{x}}<extra></extra>",
-            }
-        else:
-            trace |= {
-                "x": categories,
-                "y": list(values)[:limit],
-                "hovertemplate": f"%{{x}}<br>{shown}: %{{y}}<extra></extra>",
-            }
+            trace["orientation"] = "h"
         data.append(trace)
     # Counts: whole-number ticks, one per unit when the largest stack is small (no "0.2").
     totals = [sum(v) for v in zip(*(list(vs)[:limit] for vs in stacks.values()), strict=False)]
     count_axis: dict[str, Any] = {"automargin": True, "tickformat": ",d", "rangemode": "tozero"}
     if totals and max(totals) <= 10:
         count_axis["dtick"] = 1
-    if not horizontal:
-        return {
-            "data": data,
-            "layout": _layout(
-                title,
-                x_title,
-                y_title,
-                barmode="stack",
-                height=420,
-                yaxis={"title": {"text": y_title}, **count_axis},
-            ),
-        }
-    return {
-        "data": data,
-        "layout": _layout(
-            title,
-            x_title,
-            y_title,
-            barmode="stack",
-            xaxis={"title": {"text": x_title}, **count_axis},
-            yaxis={"title": {"text": y_title}, "automargin": True, "autorange": "reversed"},
+    titles = {"x": x_title, "y": y_title}
+    axes: dict[str, Any] = {
+        f"{across}axis": {"title": {"text": titles[across]}, **count_axis},
+        f"{along}axis": {"title": {"text": titles[along]}, "automargin": True},
+    }
+    extra: dict[str, Any] = {"height": 420}
+    if horizontal:
+        axes["yaxis"]["autorange"] = "reversed"
+        extra = {
             # Below the x axis title, in the stacks' order (Plotly reverses it for stacks).
-            legend={
+            "legend": {
                 "orientation": "h",
                 "y": 0.02,
                 "yanchor": "bottom",
                 "yref": "container",
                 "traceorder": "normal",
             },
-            margin={"l": 60, "r": 20, "t": 60, "b": 110},
-            height=max(320, 170 + 30 * len(categories)),
-        ),
+            "margin": {"l": 60, "r": 20, "t": 60, "b": 110},
+            "height": max(320, 170 + 30 * len(categories)),
+        }
+    return {
+        "data": data,
+        "layout": _layout(title, x_title, y_title, barmode="stack", **axes, **extra),
     }
