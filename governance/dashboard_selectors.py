@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from governance import selectors
+from governance import metrics_selectors, selectors
 from governance.models import (
     CLUSTER_ORDERING,
     Control,
@@ -146,6 +146,18 @@ def high_tier_all_met(projects: QuerySet[Project]) -> tuple[int, int]:
 class Overview:
     counts: PortfolioCounts
     coverage: dict[str, Any]
+
+
+def projects_per_top_unit(*, counts: PortfolioCounts) -> list[tuple[str, int]]:
+    """The portfolio counts per top-level unit (an agency with its bureaus; with one
+    organisation root, each division with its teams), most projects first. One query: the unit
+    tree (a few hundred rows), not the projects, which the cached counts already summed."""
+    tree, scope = metrics_selectors.unit_facts()
+    names = {u.id: u.name for u in tree}
+    per_top: dict[str, int] = defaultdict(int)
+    for unit in counts.units:
+        per_top[names.get(scope.get(unit.pk, unit.pk), unit.name)] += unit.n
+    return sorted(per_top.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def it_overview(*, user: User, today: dt.date) -> Overview:

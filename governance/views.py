@@ -27,7 +27,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from governance import (
     charts,
     dashboard_selectors,
-    metrics_selectors,
     permissions,
     selectors,
     services,
@@ -44,6 +43,7 @@ from governance.forms import (
     SubmitForm,
 )
 from governance.models import (
+    CLUSTER_ORDERING,
     Control,
     ControlStatus,
     Framework,
@@ -430,14 +430,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     _require_sees_everything(request)
     overview = dashboard_selectors.it_overview(user=request.user, today=timezone.localdate())
     counts = overview.counts
-    # Per top-level unit (an agency with its bureaus; the divisions of a single organisation):
-    # hundreds of bureaus would leave most projects in one "Other" bar.
-    tree, scope = metrics_selectors.unit_facts()
-    names = {u.id: u.name for u in tree}
-    per_scope: dict[str, int] = defaultdict(int)
-    for u in counts.units:
-        per_scope[names.get(scope.get(u.pk, u.pk), u.name)] += u.n
-    unit_items = sorted(per_scope.items(), key=lambda kv: (-kv[1], kv[0]))
+    # Per top-level unit: hundreds of bureaus would leave most projects in one "Other" bar.
+    unit_items = dashboard_selectors.projects_per_top_unit(counts=counts)
     context = {
         "coverage": overview.coverage,
         "by_stage": counts.choices("by_stage", Project.Stage.choices),
@@ -688,7 +682,7 @@ def executive(request: HttpRequest) -> HttpResponse:
             OverlapCluster.objects.filter(run=run)
             .select_related("lead_project")
             .only(*CLUSTER_FIELDS, "lead_project__id", "lead_project__name")
-            .order_by("-consolidation_estimate", "-unit_count", "-size", "pk")[:TOP_CLUSTERS]
+            .order_by(*CLUSTER_ORDERING)[:TOP_CLUSTERS]
         )
         if run
         else []
@@ -912,7 +906,9 @@ def tools(request: HttpRequest) -> HttpResponse:
     statuses = [s for s, _ in Tool.SanctionStatus.choices]
     # Tools units adopted with no current project of the unit (or below) using them: the shadow
     # AI selector's definition, grouped by tool.
-    unregistered = shadow.unregistered_by_tool(user=request.user)
+    unregistered = dashboard_selectors.cached_for_everyone(
+        "tools-unregistered", request.user, lambda: shadow.unregistered_by_tool(user=request.user)
+    )
     context = {
         "tools": tool_rows,
         "by_status": [
