@@ -582,6 +582,8 @@ def project_goal_decide(request: HttpRequest, pk: int, alignment_pk: int) -> Htt
 def project_goal_add(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm that the project serves a goal the lead picks from the active goals."""
     project = selectors.project_get(user=request.user, pk=pk)
+    if not roles.can_edit_project(request.user, project):
+        raise PermissionDenied("You may align only projects you can edit.")
     goal_id = _int_param(request.POST.get("goal"))
     goal = StrategicGoal.objects.filter(pk=goal_id).first() if goal_id is not None else None
     if goal is None:

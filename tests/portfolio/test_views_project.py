@@ -378,3 +378,4 @@ def test_someone_who_may_not_edit_gets_403_whatever_they_post(client: Client, me
     url = f"/projects/{theirs.pk}/goals/"
     assert client.post(f"{url}{suggestion.pk}/", {"decision": "maybe"}).status_code == 403
     assert client.post(url, {"goal": inactive.pk}).status_code == 403
+    assert client.post(url, {"goal": "nonsense"}).status_code == 403
