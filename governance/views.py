@@ -438,7 +438,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "by_tier": counts.choices("by_tier", TIER_CHOICES),
         "units": charts.cap_items(unit_items, 25),
         "unit_count": len(counts.units),
-        "scope_count": len(unit_items),
         "unit_chart": charts.bar(
             unit_items,
             title="Projects by top-level business unit",
