@@ -523,6 +523,7 @@ def _alignment(projects: Any) -> dict[str, Any]:
         per_goal[title]["spend"] += spend or 0
         per_goal[title]["n"] += n
         per_stage[title][stage] += n
+    has_spend = any(v["spend"] for v in per_goal.values())
     top = (
         list(
             confirmed.filter(project__annual_cost__gt=0)
@@ -534,7 +535,7 @@ def _alignment(projects: Any) -> dict[str, Any]:
                 "project__annual_cost",
             )[:SUNBURST_PROJECTS]
         )
-        if any(v["spend"] for v in per_goal.values())
+        if has_spend
         else []
     )
     stages = [s for s, _ in Project.Stage.choices]
@@ -591,7 +592,7 @@ def _alignment(projects: Any) -> dict[str, Any]:
         "share_aligned": round(100 * (total - unaligned) / total, 1) if total else None,
         "unaligned": unaligned,
         "awaiting": awaiting,
-        "has_spend": any(v["spend"] for v in per_goal.values()),
+        "has_spend": has_spend,
     }
 
 
